@@ -1,0 +1,83 @@
+"""sbpose: SimpleBaseline human pose estimation on MindSpore.
+
+One distribution. ``core/`` installs as the import package ``sbcore`` (a top-level ``core`` would
+clash with other packages); ``sbplugins`` holds SimpleBaseline, registered through entry points.
+"""
+from setuptools import setup
+
+# One entry point per class, one group per registry (see core/registries.py).
+ENTRY_POINTS = {
+    'sbcore.hooks': [
+        'IterTimerHook = sbcore.hooks.iter_timer:IterTimerHook',
+        'LoggerHook = sbcore.hooks.logger:LoggerHook',
+        'ParamSchedulerHook = sbcore.hooks.param_scheduler:ParamSchedulerHook',
+        'CheckpointHook = sbcore.hooks.checkpoint:CheckpointHook',
+        'DistSamplerSeedHook = sbcore.hooks.sampler_seed:DistSamplerSeedHook',
+    ],
+    'sbcore.schedulers': [
+        'LinearLR = sbcore.schedulers:LinearLR',
+        'MultiStepLR = sbcore.schedulers:MultiStepLR',
+        'CosineAnnealingLR = sbcore.schedulers:CosineAnnealingLR',
+    ],
+    'sbcore.optimizers': [
+        'Adam = sbcore.optimizers:Adam',
+        'AdamW = sbcore.optimizers:AdamW',
+        'SGD = sbcore.optimizers:SGD',
+    ],
+    'sbcore.models': [
+        'ResNet = sbplugins.backbones.resnet:ResNet',
+        'DeconvHead = sbplugins.heads.deconv_head:DeconvHead',
+        'KeypointMSELoss = sbplugins.losses.mse_loss:KeypointMSELoss',
+        'TopdownPoseEstimator = sbplugins.estimators.topdown:TopdownPoseEstimator',
+    ],
+    'sbcore.codecs': [
+        'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
+    ],
+    'sbcore.datasets': [
+        'CocoDataset = sbplugins.datasets.coco:CocoDataset',
+        'MpiiDataset = sbplugins.datasets.mpii:MpiiDataset',
+        'SyntheticCocoDataset = sbplugins.datasets.synthetic:SyntheticCocoDataset',
+    ],
+    'sbcore.transforms': [
+        'LoadImage = sbplugins.transforms.loading:LoadImage',
+        'GetBBoxCenterScale = sbplugins.transforms.common:GetBBoxCenterScale',
+        'RandomFlip = sbplugins.transforms.common:RandomFlip',
+        'RandomHalfBody = sbplugins.transforms.common:RandomHalfBody',
+        'RandomBBoxTransform = sbplugins.transforms.common:RandomBBoxTransform',
+        'TopdownAffine = sbplugins.transforms.topdown_affine:TopdownAffine',
+        'GenerateTarget = sbplugins.transforms.common:GenerateTarget',
+        'PackPoseInputs = sbplugins.transforms.formatting:PackPoseInputs',
+    ],
+    'sbcore.metrics': [
+        'CocoMetric = sbplugins.metrics.coco_metric:CocoMetric',
+        'PCKhMetric = sbplugins.metrics.pckh_metric:PCKhMetric',
+    ],
+}
+
+setup(
+    name='sbpose',
+    version='0.1.0',
+    description='SimpleBaseline human pose estimation on MindSpore: a small MMPose-like toolbox',
+    python_requires='>=3.9',
+    package_dir={'sbcore': 'core', 'sbplugins': 'sbplugins'},
+    packages=['sbcore', 'sbcore.hooks', 'sbplugins'] + [
+        f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
+                                       'transforms', 'metrics', 'estimators', 'utils')
+    ],
+    install_requires=[
+        'mindspore==2.10.0',
+        'numpy>=1.23,<2',  # MindSpore 2.10 breaks with numpy 2 (see docs/mindspore-notes in README)
+        'opencv-python-headless>=4.5',
+        'pycocotools>=2.0.6',
+        'addict>=2.4',
+        'yapf>=0.32',
+        'entrypoints>=0.4',
+        'matplotlib>=3.5',
+    ],
+    extras_require={
+        # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.
+        'torch': ['torch==2.13.0'],
+        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'],
+    },
+    entry_points=ENTRY_POINTS,
+)

@@ -1,0 +1,42 @@
+"""Shared fixtures. Real sample data comes from ../shared/data (override: $SBPOSE_SHARED_DATA).
+
+Where the data is absent the tests that need it skip, unless $SBPOSE_REQUIRE_DATA=1 (set by
+.ci/run), which turns that skip into a failure.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path:
+    return Path(os.environ.get('SBPOSE_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    """The folder holding coco_sample/ and mpii_sample/."""
+    root = _shared_data_dir()
+    if not (root / 'coco_sample').is_dir():
+        msg = f'real sample data not found at {root} (set SBPOSE_SHARED_DATA)'
+        if os.environ.get('SBPOSE_REQUIRE_DATA') == '1':
+            pytest.fail(msg + '; SBPOSE_REQUIRE_DATA=1 requires it')
+        pytest.skip(msg)
+    return root
+
+
+@pytest.fixture(scope='session')
+def coco_sample(shared_data) -> dict:
+    """Paths of the real COCO sample: images/, annotation file, detection file."""
+    root = shared_data / 'coco_sample'
+    return dict(root=root, img_dir=root / 'images',
+                ann_file=root / 'annotations' / 'person_keypoints_sample.json',
+                det_file=root / 'person_detection_results' / 'sample_detections_AP_H_56_person.json')
+
+
+@pytest.fixture(scope='session')
+def mpii_sample(shared_data) -> dict:
+    root = shared_data / 'mpii_sample'
+    return dict(root=root, img_dir=root / 'images', ann_file=root / 'annot' / 'sample.json')
