@@ -1,7 +1,9 @@
 """Data pipelines and the data loader (MindSpore GeneratorDataset with a seeded, sharded sampler)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from .registries import TRANSFORMS
 
@@ -29,3 +31,131 @@ class Compose:
 
     def __repr__(self) -> str:
         return 'Compose(' + ', '.join(type(t).__name__ for t in self.transforms) + ')'
+
+
+class EpochSampler:
+    """Per-epoch sample order: a permutation seeded by ``(seed, epoch)``, sharded by rank.
+
+    The index list is padded (by repeating from its start) to a multiple of ``world_size`` so
+    every rank runs the same number of steps; padded positions are flagged so evaluation can drop
+    them. Every rank computes the same permutation, so shards never overlap.
+    """
+
+    def __init__(self, num_samples: int, shuffle: bool, seed: int, rank: int = 0,
+                 world_size: int = 1):
+        self.num_samples = num_samples
+        self.shuffle = shuffle
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+
+    def indices(self, epoch: int) -> Tuple[np.ndarray, np.ndarray]:
+        """``(indices, is_pad)`` of this rank for ``epoch``, both (M,)."""
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
+        else:
+            order = np.arange(self.num_samples)
+        total = -(-self.num_samples // self.world_size) * self.world_size
+        pad = np.zeros(total, dtype=bool)
+        if total > self.num_samples:
+            order = np.concatenate([order, np.resize(order, total - self.num_samples)])
+            pad[self.num_samples:] = True
+        return order[self.rank::self.world_size], pad[self.rank::self.world_size]
+
+
+class _EpochView:
+    """What GeneratorDataset iterates for one epoch: samples in sampler order, as column tuples."""
+
+    def __init__(self, dataset, keys: List[str], indices: np.ndarray, is_pad: np.ndarray,
+                 seed: int, epoch: int):
+        self.dataset, self.keys = dataset, keys
+        self.indices, self.is_pad = indices, is_pad
+        self.seed, self.epoch = seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple:
+        idx = int(self.indices[i])
+        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        sample = self.dataset.get_sample(idx, rng)
+        return tuple(np.asarray(sample[k]) for k in self.keys) + (
+            np.int64(idx), np.bool_(self.is_pad[i]))
+
+
+class DataLoader:
+    """Batches of a map-style dataset through ``mindspore.dataset.GeneratorDataset``.
+
+    Iterating yields ``dict[str, np.ndarray]`` batches with ``sample_idx`` (int64) and ``is_pad``
+    (bool) added. Augmentation randomness comes from ``(seed, epoch, index)``, so results do not
+    depend on the number of workers, and a run resumed at epoch ``e`` sees the same data.
+
+    Args:
+        dataset: object with ``__len__`` and ``get_sample(idx, rng) -> dict``.
+        batch_size: samples per batch on this rank.
+        shuffle: permute every epoch (training) or keep the order (evaluation).
+        num_workers: parallel worker processes (0 or 1: loaded in this process's threads).
+        drop_last: drop the last incomplete batch.
+    """
+
+    def __init__(self, dataset, batch_size: int, shuffle: bool = True, num_workers: int = 2,
+                 drop_last: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1):
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        if len(dataset) == 0:
+            raise ValueError(f'dataset {type(dataset).__name__} is empty')
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.num_workers = max(0, int(num_workers))
+        self.drop_last = drop_last
+        self.sampler = EpochSampler(len(dataset), shuffle, seed, rank, world_size)
+        self.epoch = 0
+        self._keys: Optional[List[str]] = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def keys(self) -> List[str]:
+        if self._keys is None:
+            sample = self.dataset.get_sample(0, np.random.default_rng(0))
+            self._keys = sorted(sample)
+        return self._keys
+
+    def __len__(self) -> int:
+        n = len(self.sampler.indices(0)[0])
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[Dict[str, np.ndarray]]:
+        import mindspore.dataset as ds
+        indices, is_pad = self.sampler.indices(self.epoch)
+        view = _EpochView(self.dataset, self.keys, indices, is_pad, self.sampler.seed, self.epoch)
+        columns = self.keys + ['sample_idx', 'is_pad']
+        multiprocess = self.num_workers > 1
+        gen = ds.GeneratorDataset(view, column_names=columns, shuffle=False,
+                                  num_parallel_workers=max(1, self.num_workers),
+                                  python_multiprocessing=multiprocess)
+        gen = gen.batch(self.batch_size, drop_remainder=self.drop_last)
+        for batch in gen.create_dict_iterator(num_epochs=1, output_numpy=True):
+            yield batch
+
+
+def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,
+                     default_shuffle: bool = True) -> DataLoader:
+    """``dict(dataset=dict(type=...), batch_size=, num_workers=, shuffle=, drop_last=)``."""
+    from .registries import DATASETS
+    cfg = dict(cfg)
+    known = {'dataset', 'batch_size', 'num_workers', 'shuffle', 'drop_last'}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f'dataloader config: unknown key(s) {", ".join(unknown)}; '
+                         f'known: {", ".join(sorted(known))}')
+    if 'dataset' not in cfg or 'batch_size' not in cfg:
+        raise ValueError('dataloader config needs "dataset" and "batch_size"')
+    dataset = cfg['dataset']
+    if isinstance(dataset, dict):
+        dataset = DATASETS.build(dataset)
+    return DataLoader(dataset, batch_size=int(cfg['batch_size']),
+                      shuffle=cfg.get('shuffle', default_shuffle),
+                      num_workers=cfg.get('num_workers', 2), drop_last=cfg.get('drop_last', False),
+                      seed=seed, rank=rank, world_size=world_size)

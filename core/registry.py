@@ -35,7 +35,7 @@ def _distribution_name(ep: entrypoints.EntryPoint) -> str:
     dist = getattr(ep, 'distro', None)
     if dist is None:
         return '<unknown distribution>'
-    return f'{dist.name} {dist.version}'
+    return f'{dist.name} {dist.version}' if dist.version else dist.name
 
 
 def discover(group: str) -> Dict[str, List[PluginSpec]]:

@@ -1,0 +1,42 @@
+"""``python -m sbcore plugins``: list discovered plugins without importing them."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .registries import ALL_REGISTRIES
+from .registry import discover
+
+
+def list_plugins(group_filter: str = '') -> int:
+    rows = [('group', 'name', 'distribution', 'target')]
+    conflicts = 0
+    for reg in ALL_REGISTRIES:
+        if group_filter and group_filter not in reg.group:
+            continue
+        for name, specs in sorted(discover(reg.group).items()):
+            conflicts += len(specs) > 1
+            for s in specs:
+                rows.append((s.group, s.name + (' (CONFLICT)' if len(specs) > 1 else ''),
+                             s.distribution, s.target))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    if conflicts:
+        print(f'\n{conflicts} name(s) declared by more than one distribution', file=sys.stderr)
+    return 1 if conflicts else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m sbcore')
+    sub = parser.add_subparsers(dest='command', required=True)
+    p = sub.add_parser('plugins', help='list discovered plugins (group, name, distribution, target)')
+    p.add_argument('--group', default='', help='only groups containing this text')
+    args = parser.parse_args(argv)
+    if args.command == 'plugins':
+        return list_plugins(args.group)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

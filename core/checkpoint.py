@@ -1,0 +1,176 @@
+"""Checkpoint files: atomic writes, validated loads, finding the latest good one.
+
+A checkpoint is a MindSpore ``.ckpt`` (protobuf, no pickle) holding named arrays plus one JSON
+string ``sbpose_meta`` (epoch, iteration, random state, hook state...). It is written to a
+temporary folder inside the work directory, flushed to disk, then renamed into place, so a
+half-written file is never seen under a checkpoint name. ``last_checkpoint`` (a text file, also
+replaced atomically) names the newest one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+META_KEY = 'sbpose_meta'
+POINTER = 'last_checkpoint'
+_EPOCH_RE = re.compile(r'^epoch_(\d+)\.ckpt$')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or does not match the model; the message says which."""
+
+
+def _fsync_file(path: Union[str, Path]) -> None:
+    with open(path, 'rb') as f:
+        os.fsync(f.fileno())
+
+
+def atomic_write_text(path: Union[str, Path], text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path: Union[str, Path], arrays: Dict[str, np.ndarray], meta: dict) -> Path:
+    """Write ``arrays`` (name -> array) and ``meta`` (JSON-able) to ``path`` atomically.
+
+    On any failure (disk full, permission) the previous file at ``path`` is left untouched and the
+    error names the file.
+    """
+    import mindspore as ms
+    path = Path(path)
+    if not path.name.endswith('.ckpt'):
+        raise ValueError(f'checkpoint path must end with .ckpt: {path}')
+    meta = dict(meta, num_arrays=len(arrays))
+    tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix='.saving-')
+    try:
+        tmp = os.path.join(tmp_dir, path.name)
+        params = [{'name': k, 'data': ms.Tensor(np.ascontiguousarray(v))} for k, v in arrays.items()]
+        ms.save_checkpoint(params, tmp, append_dict={META_KEY: json.dumps(meta)})
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CheckpointError(f'could not save checkpoint {path}: {exc}') from exc
+    except RuntimeError as exc:  # MindSpore wraps I/O errors in RuntimeError
+        raise CheckpointError(f'could not save checkpoint {path}: {exc}') from exc
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return path
+
+
+def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict]:
+    """Read a checkpoint: ``(arrays, meta)``. ``meta`` is ``{}`` for a plain MindSpore checkpoint.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, truncated or inconsistent.
+    """
+    import mindspore as ms
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'checkpoint not found: {path}')
+    try:
+        raw = ms.load_checkpoint(str(path))
+    except Exception as exc:
+        raise CheckpointError(f'checkpoint {path} is corrupt or not a MindSpore checkpoint: '
+                              f'{type(exc).__name__}: {exc}') from exc
+    meta: dict = {}
+    arrays: Dict[str, np.ndarray] = {}
+    for name, value in raw.items():
+        if name == META_KEY:
+            try:
+                meta = json.loads(value)
+            except (TypeError, ValueError) as exc:
+                raise CheckpointError(f'checkpoint {path}: unreadable {META_KEY}: {exc}') from exc
+        elif isinstance(value, str):
+            continue
+        else:
+            arrays[name] = value.asnumpy()
+    expected = meta.get('num_arrays')
+    if expected is not None and expected != len(arrays):
+        raise CheckpointError(f'checkpoint {path} holds {len(arrays)} arrays but was written with '
+                              f'{expected}: the file is incomplete')
+    return arrays, meta
+
+
+def write_pointer(work_dir: Union[str, Path], ckpt_path: Union[str, Path]) -> None:
+    atomic_write_text(Path(work_dir) / POINTER, Path(ckpt_path).name + '\n')
+
+
+def list_checkpoints(work_dir: Union[str, Path]) -> List[Path]:
+    """``epoch_N.ckpt`` files of a work directory, newest epoch first."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), work_dir / name) for name in os.listdir(work_dir)
+             if (m := _EPOCH_RE.match(name))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def find_latest_checkpoint(work_dir: Union[str, Path], log=None) -> Optional[Path]:
+    """The newest checkpoint of ``work_dir`` that loads, or None.
+
+    Tries the ``last_checkpoint`` pointer first, then ``epoch_N.ckpt`` files from the newest
+    epoch down; a corrupt file is reported through ``log`` (a callable) and skipped.
+    """
+    work_dir = Path(work_dir)
+    candidates: List[Path] = []
+    pointer = work_dir / POINTER
+    if pointer.is_file():
+        name = pointer.read_text().strip()
+        if name:
+            candidates.append(work_dir / name)
+    candidates += [p for p in list_checkpoints(work_dir) if p not in candidates]
+    for path in candidates:
+        try:
+            load_checkpoint(path)
+            return path
+        except CheckpointError as exc:
+            if log is not None:
+                log(f'skipping unusable checkpoint: {exc}')
+    return None
+
+
+def same_shape(saved: tuple, wanted: tuple) -> bool:
+    """MindSpore stores a scalar parameter as shape (1,); that matches shape ()."""
+    saved, wanted = tuple(saved), tuple(wanted)
+    return saved == wanted or ({saved, wanted} <= {(), (1,)})
+
+
+def check_state_dict(expected: Dict[str, tuple], arrays: Dict[str, np.ndarray],
+                     source: str) -> None:
+    """Compare names and shapes; raise listing missing, unexpected and mis-shaped parameters.
+
+    ``load_param_into_net``'s strict flag cannot be trusted (it loads nothing and raises nothing
+    in some cases), so the comparison is done here.
+    """
+    missing = sorted(set(expected) - set(arrays))
+    unexpected = sorted(set(arrays) - set(expected))
+    misshaped = sorted(f'{k}: checkpoint {tuple(arrays[k].shape)} vs model {tuple(expected[k])}'
+                       for k in set(expected) & set(arrays)
+                       if not same_shape(arrays[k].shape, expected[k]))
+    if missing or unexpected or misshaped:
+        def fmt(title, items):
+            if not items:
+                return ''
+            shown = ', '.join(items[:20]) + (f', ... ({len(items)} in all)' if len(items) > 20 else '')
+            return f'\n  {title} ({len(items)}): {shown}'
+        raise CheckpointError(f'checkpoint {source} does not match the model:'
+                              + fmt('missing in checkpoint', missing)
+                              + fmt('unexpected in checkpoint', unexpected)
+                              + fmt('mis-shaped', misshaped))

@@ -1,0 +1,55 @@
+"""Runs metrics over predictions, across ranks: every rank processes its shard, rank 0 computes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence, Union
+
+import numpy as np
+
+from . import dist
+from .checkpoint import atomic_write_text
+from .registries import METRICS
+
+
+class Evaluator:
+    """Holds one or more metrics (configs with ``type`` or objects).
+
+    Padding rows (``batch['is_pad']``) are dropped before the metrics see a batch, so each sample
+    counts once however the data was sharded.
+    """
+
+    def __init__(self, metrics: Union[dict, Sequence[dict]]):
+        if isinstance(metrics, dict) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self.metrics = [METRICS.build(dict(m)) if isinstance(m, dict) else m for m in metrics]
+
+    def setup(self, dataset_meta: dict, work_dir: str) -> None:
+        for m in self.metrics:
+            m.dataset_meta = dataset_meta
+            m.work_dir = work_dir
+            m.results = []
+
+    def process(self, batch: Dict[str, np.ndarray], predictions: Dict[str, np.ndarray]) -> None:
+        keep = ~batch['is_pad'].astype(bool) if 'is_pad' in batch else None
+        if keep is not None and not keep.all():
+            batch = {k: v[keep] for k, v in batch.items()}
+            predictions = {k: v[keep] for k, v in predictions.items()}
+            if not keep.any():
+                return
+        for m in self.metrics:
+            m.process(batch, predictions)
+
+    def evaluate(self, work_dir: str) -> Dict[str, float]:
+        """Gather results, compute on rank 0, share the metrics with every rank."""
+        metrics: Dict[str, float] = {}
+        for m in self.metrics:
+            gathered: List[list] = dist.all_gather_object(m.results)
+            if dist.is_main_process():
+                merged = [r for part in gathered for r in part]
+                metrics.update({k: float(v) for k, v in m.compute_metrics(merged).items()})
+            m.results = []
+        metrics = dist.broadcast_object(metrics)
+        if dist.is_main_process() and work_dir:
+            atomic_write_text(Path(work_dir) / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
+        return metrics

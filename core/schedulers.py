@@ -1,0 +1,72 @@
+"""Learning-rate schedulers as pure functions of progress.
+
+Each scheduler returns a multiplicative factor for a step (the epoch index when ``by_epoch``,
+the global iteration otherwise), active on ``[begin, end)``. Chained schedulers multiply. Being
+stateless, they resume exactly: the lr of any step is recomputed from the step alone.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+
+class Scheduler:
+    """Base: ``factor(step)`` on ``[begin, end)``; outside it the scheduler keeps its edge value."""
+
+    def __init__(self, by_epoch: bool = True, begin: int = 0, end: int = 10**12):
+        if end <= begin:
+            raise ValueError(f'{type(self).__name__}: end ({end}) must be greater than begin ({begin})')
+        self.by_epoch = by_epoch
+        self.begin = begin
+        self.end = end
+
+    def factor(self, step: int) -> float:
+        step = min(max(step, self.begin), self.end)
+        return self._factor(step - self.begin)
+
+    def _factor(self, t: int) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({vars(self)})'
+
+
+class LinearLR(Scheduler):
+    """Linear warm-up: factor goes from ``start_factor`` at ``begin`` to ``end_factor`` at ``end``."""
+
+    def __init__(self, start_factor: float = 1.0 / 3, end_factor: float = 1.0, by_epoch: bool = False,
+                 begin: int = 0, end: int = 500):
+        super().__init__(by_epoch, begin, end)
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+
+    def _factor(self, t: int) -> float:
+        frac = t / (self.end - self.begin)
+        return self.start_factor + (self.end_factor - self.start_factor) * frac
+
+
+class MultiStepLR(Scheduler):
+    """Multiply by ``gamma`` at each milestone (absolute steps)."""
+
+    def __init__(self, milestones: Sequence[int], gamma: float = 0.1, by_epoch: bool = True,
+                 begin: int = 0, end: int = 10**12):
+        super().__init__(by_epoch, begin, end)
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+
+    def _factor(self, t: int) -> float:
+        step = t + self.begin
+        return self.gamma ** sum(step >= m for m in self.milestones)
+
+
+class CosineAnnealingLR(Scheduler):
+    """Cosine from 1 at ``begin`` to ``eta_min_ratio`` at ``end`` (``T_max = end - begin``)."""
+
+    def __init__(self, eta_min_ratio: float = 0.0, by_epoch: bool = True, begin: int = 0,
+                 end: int = 100):
+        super().__init__(by_epoch, begin, end)
+        self.eta_min_ratio = eta_min_ratio
+
+    def _factor(self, t: int) -> float:
+        cos = (1 + math.cos(math.pi * t / (self.end - self.begin))) / 2
+        return self.eta_min_ratio + (1 - self.eta_min_ratio) * cos

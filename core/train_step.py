@@ -1,0 +1,71 @@
+"""The training step: ``value_and_grad`` of the model's loss, then the optimizer update.
+
+Two compiled functions per step: one computes the losses and gradients (and, in data-parallel
+runs, averages the gradients across ranks), the other clips and applies them. Between the two
+the host checks the loss, so a non-finite loss never reaches the weights.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import mindspore as ms
+from mindspore import nn, ops
+
+
+class TrainStep:
+    """Callable ``step(*inputs) -> (total_loss, loss_terms, applied)`` on Tensors.
+
+    Args:
+        model: cell with ``loss(*inputs) -> tuple[Tensor, ...]``.
+        optimizer: a MindSpore optimizer over the trainable parameters.
+        use_jit: compile with ``mindspore.jit`` (graph mode); False runs PyNative.
+        clip_grad: ``dict(max_norm=...)`` for global-norm clipping, or None.
+        loss_scale: a fixed loss scale for float16 training (dynamic scaling is not supported on
+            CPU by MindSpore), or None.
+        grad_reducer: ``nn.DistributedGradReducer`` in data-parallel runs, or None.
+        nonfinite: 'stop' (the caller raises) or 'skip' (the update is not applied).
+    """
+
+    def __init__(self, model: nn.Cell, optimizer: nn.Optimizer, use_jit: bool = True,
+                 clip_grad: Optional[dict] = None, loss_scale: Optional[float] = None,
+                 grad_reducer: Optional[nn.Cell] = None):
+        self.model = model
+        self.optimizer = optimizer
+        self.max_norm = None if not clip_grad else float(clip_grad['max_norm'])
+        self.loss_scale = float(loss_scale) if loss_scale else None
+        self.grad_reducer = grad_reducer
+        scale = self.loss_scale or 1.0
+
+        def forward(*inputs):
+            terms = model.loss(*inputs)
+            total = terms[0]
+            for term in terms[1:]:
+                total = total + term
+            return total * scale, terms
+
+        value_and_grad = ms.value_and_grad(forward, None, optimizer.parameters, has_aux=True)
+
+        def grads_fn(*inputs):
+            (total, terms), grads = value_and_grad(*inputs)
+            if grad_reducer is not None:
+                grads = grad_reducer(grads)
+            return total / scale, terms, grads
+
+        def apply_fn(grads):
+            if scale != 1.0:
+                grads = tuple(g / scale for g in grads)
+            if self.max_norm is not None:
+                grads = ops.clip_by_global_norm(grads, self.max_norm)
+            return optimizer(grads)
+
+        self._grads = ms.jit(grads_fn) if use_jit else grads_fn
+        self._apply = ms.jit(apply_fn) if use_jit else apply_fn
+
+    def __call__(self, *inputs: ms.Tensor, skip_update: Optional[callable] = None
+                 ) -> Tuple[ms.Tensor, Sequence[ms.Tensor], bool]:
+        """Run one step. ``skip_update(total_loss_float) -> bool`` may veto the update."""
+        total, terms, grads = self._grads(*inputs)
+        if skip_update is not None and skip_update(float(total.asnumpy())):
+            return total, terms, False
+        self._apply(ms.mutable(grads))  # a mutable tuple: compiled once, not per value
+        return total, terms, True
