@@ -1,0 +1,1 @@
+"""Reference implementations and benchmarks that compare sbpose with other frameworks."""
