@@ -80,7 +80,8 @@ class Runner:
 
         dist.init_dist(self.cfg.get('launcher', 'none'))
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
-        ms.set_device(self.device)
+        if ms.get_context('device_target') != self.device:  # may be set once per process
+            ms.set_device(self.device)
         if env_cfg.get('num_threads'):
             ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
         self.seed = int(self.cfg.get('seed', 0))
