@@ -1,0 +1,66 @@
+"""Shared machinery of the top-down keypoint datasets: instance list, dataset meta, pipeline."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from sbcore.data import Compose
+
+from .dataset_info import build_metainfo
+
+
+class BaseTopdownDataset:
+    """A map-style dataset of person instances (one sample per person box).
+
+    Subclasses fill ``self.data_list`` in ``load_data_list()`` with per-instance dicts (arrays with a
+    leading instance axis of length 1, e.g. ``bbox`` (1, 4), ``keypoints`` (1, K, 2)).
+
+    Args:
+        metainfo: ``dict(from_file='configs/_base_/datasets/<name>.py')`` (relative to the current
+            directory or the repository root) or a raw ``dataset_info`` dict.
+        pipeline: transform configs or callables, applied in order by ``sbcore.data.Compose``.
+        test_mode: evaluation mode (subclasses may load boxes differently).
+    """
+
+    default_metainfo_file: Optional[str] = None
+
+    def __init__(self,
+                 metainfo: Optional[dict] = None,
+                 pipeline: Sequence = (),
+                 test_mode: bool = False):
+        if metainfo is None and self.default_metainfo_file is not None:
+            metainfo = dict(from_file=self.default_metainfo_file)
+        self.metainfo: Dict[str, Any] = build_metainfo(metainfo)
+        self.test_mode = test_mode
+        self.pipeline = Compose(pipeline)
+        self.data_list: List[Dict[str, Any]] = self.load_data_list()
+
+    def load_data_list(self) -> List[Dict[str, Any]]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.data_list)
+
+    def get_data_info(self, idx: int) -> Dict[str, Any]:
+        """A deep copy of instance ``idx`` plus the dataset meta the transforms need."""
+        results = copy.deepcopy(self.data_list[idx])
+        results['flip_indices'] = self.metainfo['flip_indices']
+        results['upper_body_ids'] = self.metainfo['upper_body_ids']
+        results['lower_body_ids'] = self.metainfo['lower_body_ids']
+        results['dataset_keypoint_weights'] = self.metainfo['joint_weights'].copy()
+        return results
+
+    def get_sample(self, idx: int, rng: np.random.Generator) -> Dict[str, Any]:
+        """Instance ``idx`` after the pipeline; random transforms draw from ``rng``."""
+        results = self.get_data_info(idx)
+        results['rng'] = rng
+        return self.pipeline(results)
+
+    def __getitem__(self, idx: int) -> Dict[str, Any]:
+        return self.get_sample(idx, np.random.default_rng(idx))
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.metainfo["dataset_name"]}, {len(self)} instances, '
+                f'test_mode={self.test_mode}, pipeline={self.pipeline!r})')

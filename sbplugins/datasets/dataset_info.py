@@ -1,0 +1,142 @@
+"""Dataset-info files (``configs/_base_/datasets/*.py``) -> the dataset meta of datasets/models/metrics.
+
+A dataset-info file is a Python module defining ``dataset_info = dict(dataset_name, keypoint_info,
+skeleton_info, joint_weights, sigmas)`` where ``keypoint_info`` maps index -> dict(name, id, color,
+type ('upper'/'lower'/''), swap (name of the mirrored joint or '')) and ``skeleton_info`` maps
+index -> dict(link=(name_a, name_b), id, color).
+"""
+from __future__ import annotations
+
+import os
+import runpy
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from sbplugins.utils.geometry import flip_indices_from_pairs
+
+_REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights', 'sigmas')
+_REQUIRED_JOINT_KEYS = ('name', 'id', 'color', 'type', 'swap')
+
+
+def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
+    """Turn a raw ``dataset_info`` dict into the flat dataset meta.
+
+    Args:
+        info: the ``dataset_info`` dict of a dataset-info file.
+        source: where it came from, used in error messages.
+
+    Returns:
+        dict with ``dataset_name``, ``num_keypoints`` K, ``keypoint_names`` (K,) list,
+        ``keypoint_id2name`` / ``keypoint_name2id``, ``flip_pairs`` list of (i, j) with i < j,
+        ``flip_indices`` (K,) list, ``upper_body_ids`` / ``lower_body_ids`` lists,
+        ``skeleton_links`` list of (i, j), ``skeleton_link_colors`` (L, 3) uint8,
+        ``keypoint_colors`` (K, 3) uint8, ``joint_weights`` (K,) float32, ``sigmas`` (K,) float32.
+    """
+    if not isinstance(info, dict):
+        raise TypeError(f'{source}: dataset_info must be a dict, got {type(info).__name__}')
+    for key in _REQUIRED_KEYS:
+        if key not in info:
+            raise KeyError(
+                f'{source}: dataset_info has no key {key!r} (required: {_REQUIRED_KEYS})')
+
+    kp_info = info['keypoint_info']
+    num_keypoints = len(kp_info)
+    if sorted(kp_info) != list(range(num_keypoints)):
+        raise ValueError(
+            f'{source}: keypoint_info keys must be 0..{num_keypoints - 1}, got {sorted(kp_info)}')
+    names: List[str] = []
+    for idx in range(num_keypoints):
+        joint = kp_info[idx]
+        for key in _REQUIRED_JOINT_KEYS:
+            if key not in joint:
+                raise KeyError(f'{source}: keypoint_info[{idx}] has no key {key!r} '
+                               f'(required: {_REQUIRED_JOINT_KEYS})')
+        if joint['id'] != idx:
+            raise ValueError(f'{source}: keypoint_info[{idx}] has id {joint["id"]}, expected {idx}')
+        names.append(joint['name'])
+    name2id = {name: i for i, name in enumerate(names)}
+    if len(name2id) != num_keypoints:
+        raise ValueError(f'{source}: keypoint names are not unique: {names}')
+
+    flip_pairs: List[Tuple[int, int]] = []
+    for idx, name in enumerate(names):
+        swap = kp_info[idx]['swap']
+        if not swap:
+            continue
+        if swap not in name2id:
+            raise KeyError(
+                f'{source}: keypoint_info[{idx}] ({name}) swaps with unknown joint {swap!r}')
+        other = name2id[swap]
+        if kp_info[other]['swap'] != name:
+            raise ValueError(f'{source}: swap of {name!r} is {swap!r} but swap of {swap!r} is '
+                             f'{kp_info[other]["swap"]!r} (must be mutual)')
+        if idx < other:
+            flip_pairs.append((idx, other))
+
+    skeleton_links: List[Tuple[int, int]] = []
+    link_colors = []
+    for sk_idx in sorted(info['skeleton_info']):
+        link = info['skeleton_info'][sk_idx]
+        a, b = link['link']
+        for end in (a, b):
+            if end not in name2id:
+                raise KeyError(f'{source}: skeleton_info[{sk_idx}] links unknown joint {end!r}')
+        skeleton_links.append((name2id[a], name2id[b]))
+        link_colors.append(link.get('color', [255, 255, 255]))
+
+    joint_weights = np.asarray(info['joint_weights'], dtype=np.float32)
+    sigmas = np.asarray(info['sigmas'], dtype=np.float32)
+    for key, arr in (('joint_weights', joint_weights), ('sigmas', sigmas)):
+        if arr.shape != (num_keypoints, ):
+            raise ValueError(f'{source}: {key} has shape {arr.shape}, expected ({num_keypoints},) '
+                             f'(one per keypoint)')
+
+    return dict(
+        dataset_name=info['dataset_name'],
+        num_keypoints=num_keypoints,
+        keypoint_names=names,
+        keypoint_id2name=dict(enumerate(names)),
+        keypoint_name2id=name2id,
+        flip_pairs=flip_pairs,
+        flip_indices=list(flip_indices_from_pairs(num_keypoints, flip_pairs)),
+        upper_body_ids=[i for i in range(num_keypoints) if kp_info[i]['type'] == 'upper'],
+        lower_body_ids=[i for i in range(num_keypoints) if kp_info[i]['type'] == 'lower'],
+        skeleton_links=skeleton_links,
+        skeleton_link_colors=np.asarray(link_colors, dtype=np.uint8).reshape(-1, 3),
+        keypoint_colors=np.asarray([kp_info[i]['color'] for i in range(num_keypoints)],
+                                   dtype=np.uint8).reshape(-1, 3),
+        joint_weights=joint_weights,
+        sigmas=sigmas,
+    )
+
+
+def resolve_info_path(path: str) -> str:
+    """A dataset-info path as given, else relative to the repository root (configs live there)."""
+    if os.path.isfile(path):
+        return path
+    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidate = os.path.join(repo_root, path)
+    if os.path.isfile(candidate):
+        return candidate
+    raise FileNotFoundError(
+        f'dataset-info file {path!r} not found (looked in {os.getcwd()} and {repo_root})')
+
+
+def load_dataset_info(path: str) -> dict:
+    """Execute a dataset-info Python file and parse its ``dataset_info`` (``parse_dataset_info``)."""
+    path = resolve_info_path(path)
+    namespace = runpy.run_path(path)
+    if 'dataset_info' not in namespace:
+        raise KeyError(f'dataset-info file {path} defines no variable "dataset_info"')
+    return parse_dataset_info(namespace['dataset_info'], source=path)
+
+
+def build_metainfo(metainfo: Dict) -> dict:
+    """Dataset meta from a ``metainfo`` argument: ``dict(from_file=path)`` or a raw info dict."""
+    if metainfo is None:
+        raise ValueError(
+            'metainfo is required: dict(from_file="configs/_base_/datasets/<name>.py")')
+    if 'from_file' in metainfo:
+        return load_dataset_info(metainfo['from_file'])
+    return parse_dataset_info(metainfo)
