@@ -73,6 +73,7 @@ setup(
         'yapf>=0.32',
         'entrypoints>=0.4',
         'matplotlib>=3.5',
+        'scipy>=1.7',  # MPII's official head boxes (gt_valid.mat)
     ],
     extras_require={
         # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.

@@ -19,6 +19,7 @@ PACKED_KEYS: Dict[str, Tuple[str, Any, bool]] = {
     'id': ('id', np.int64, False),
     'keypoints': ('gt_keypoints', np.float32, True),
     'keypoints_visible': ('gt_keypoints_visible', np.float32, True),
+    'head_size': ('head_size', np.float32, True),  # MPII's PCKh normaliser
 }
 DEFAULT_KEYS = tuple(PACKED_KEYS)
 # present in every packed sample even when the results lack them, so batches stack
