@@ -1,0 +1,185 @@
+"""Inference API: build a model from a config + checkpoint, and run it on an image and its boxes.
+
+    model = init_model('configs/simple_baseline/coco/res50_256x192.py', 'sb_r50.ckpt')
+    persons = inference_topdown(model, 'image.jpg', bboxes=np.array([[x, y, w, h], ...]))
+
+The image and boxes go through the config's test-mode pipeline (GetBBoxCenterScale,
+TopdownAffine, PackPoseInputs), so inference sees exactly the crops evaluation sees, and
+``model.predict`` applies the flip test of ``model.test_cfg``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+import mindspore
+from mindspore import nn, ops
+from sbcore.checkpoint import check_state_dict, load_checkpoint
+from sbcore.config import Config
+from sbcore.data import Compose
+from sbcore.registries import DATASETS, MODELS
+
+from sbplugins.datasets.dataset_info import build_metainfo
+from sbplugins.transforms.loading import LoadImage
+
+# Config keys searched, in order, for the inference pipeline and the dataset info.
+_DATALOADER_KEYS = ('test_dataloader', 'val_dataloader', 'train_dataloader')
+# The checkpoint may also carry the optimizer state of a training run (runner checkpoints).
+_OPTIMIZER_PREFIX = 'optimizer.'
+
+
+def _dataset_cfg(cfg: Config) -> Optional[dict]:
+    """The first of the test/val/train dataset configs present in ``cfg`` (plain dict) or None."""
+    for key in _DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if loader and loader.get('dataset'):
+            return dict(loader['dataset'])
+    return None
+
+
+def dataset_meta_from_config(cfg: Config) -> dict:
+    """The dataset meta (``flip_indices``, skeleton, colours...) of the config's test dataset,
+    read from its ``metainfo`` (or the dataset class's default dataset-info file) without
+    building the dataset (no annotation file is read)."""
+    ds = _dataset_cfg(cfg)
+    if ds is None:
+        raise KeyError(f'config {cfg.filename or "<dict>"}: none of {_DATALOADER_KEYS} has a '
+                       f'"dataset"; the dataset info (keypoints, flip pairs) comes from there')
+    metainfo = ds.get('metainfo')
+    if metainfo is None:
+        dataset_cls = DATASETS.get(ds['type'])
+        default_file = getattr(dataset_cls, 'default_metainfo_file', None)
+        if default_file is None:
+            raise KeyError(f'config {cfg.filename or "<dict>"}: dataset {ds["type"]!r} has no '
+                           f'"metainfo" and no default dataset-info file')
+        metainfo = dict(from_file=default_file)
+    return build_metainfo(dict(metainfo))
+
+
+def load_model_weights(model: nn.Cell, path: str) -> dict:
+    """Load a checkpoint's model weights into ``model``; returns the checkpoint's meta.
+
+    Names and shapes are checked against the model (``check_state_dict``: missing, unexpected and
+    mis-shaped parameters are one error naming the file); optimizer state is ignored. Values are
+    written with ``ops.assign``: ``Parameter.set_data`` is ignored by kernels that already ran
+    with the parameter (measured).
+    """
+    arrays, meta = load_checkpoint(path)
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(_OPTIMIZER_PREFIX)}
+    params = dict(model.parameters_and_names())
+    check_state_dict({n: p.shape for n, p in params.items()}, arrays, str(path))
+    for name, param in params.items():
+        ops.assign(param, mindspore.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
+    return meta
+
+
+def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
+               cfg_options: Optional[Dict[str, Any]] = None) -> nn.Cell:
+    """Build the config's model for inference.
+
+    Args:
+        config: a config file path or a loaded ``Config``.
+        checkpoint: a sbpose/MindSpore checkpoint of the whole model (``backbone.*``, ``head.*``);
+            when given, the config's backbone ``pretrained`` file is not read (every weight comes
+            from the checkpoint). None keeps the config's initialisation.
+        device: MindSpore device target ('CPU', 'GPU', 'Ascend').
+        cfg_options: ``{'a.b': value}`` overrides merged into the config first.
+
+    Returns:
+        The model in eval mode, with ``dataset_meta`` from the config's dataset info and ``cfg``
+        (the merged config, used by ``inference_topdown`` for the pipeline).
+    """
+    cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
+    if not isinstance(cfg, Config):
+        raise TypeError(f'init_model: config must be a file path or a Config, '
+                        f'got {type(config).__name__}')
+    cfg = Config(cfg.to_dict(), filename=cfg.filename)  # a copy: the caller's config is not edited
+    cfg.merge_from_dict(cfg_options)
+    if mindspore.get_context('device_target') != device:  # may be set once per process
+        mindspore.set_device(device)
+    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    if checkpoint is not None:
+        model_cfg['pretrained'] = None
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        load_model_weights(model, checkpoint)
+    model.set_train(False)
+    model.dataset_meta = dataset_meta_from_config(cfg)
+    model.cfg = cfg
+    return model
+
+
+def _inference_pipeline(cfg: Config) -> Compose:
+    """The test dataset's pipeline; images are given in memory (LoadImage then only records the
+    shape), so a pipeline without LoadImage gets one in front."""
+    ds = _dataset_cfg(cfg)
+    pipeline = list((ds or {}).get('pipeline') or [])
+    if not pipeline:
+        raise KeyError(f'config {cfg.filename or "<dict>"}: the test dataset has no pipeline')
+    steps = [dict(step) if isinstance(step, dict) else step for step in pipeline]
+    if not any(isinstance(s, dict) and s.get('type') == 'LoadImage' for s in steps):
+        steps.insert(0, LoadImage())
+    return Compose(steps)
+
+
+def _read_image(image: Union[str, np.ndarray]) -> np.ndarray:
+    if isinstance(image, (str, os.PathLike)):
+        return LoadImage()(dict(img_path=image))['img']
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f'inference_topdown: image must be a path or an (H, W, 3) uint8 BGR '
+                         f'array, got {img.dtype} of shape {img.shape}')
+    return img
+
+
+def inference_topdown(model: nn.Cell, image: Union[str, np.ndarray],
+                      bboxes: Optional[np.ndarray] = None,
+                      bbox_scores: Optional[Sequence[float]] = None,
+                      batch_size: int = 16) -> List[Dict[str, Any]]:
+    """Keypoints of the persons in ``bboxes`` (one top-down crop each).
+
+    Args:
+        model: a model from ``init_model`` (needs ``cfg`` and ``dataset_meta``).
+        image: an image file or an (H, W, 3) uint8 BGR array.
+        bboxes: (N, 4) xywh person boxes in image pixels; None: the whole image is one box.
+        bbox_scores: (N,) detection scores (1.0 when None).
+        batch_size: crops per forward pass.
+
+    Returns:
+        One dict per box, in box order: ``keypoints`` (K, 2) float32 image pixels,
+        ``keypoint_scores`` (K,) float32 (heatmap maxima), ``bbox`` (4,) float32 xywh,
+        ``bbox_score`` float.
+    """
+    if getattr(model, 'cfg', None) is None:
+        raise AttributeError('inference_topdown: model has no "cfg"; build it with init_model')
+    img = _read_image(image)
+    height, width = img.shape[:2]
+    if bboxes is None:
+        bboxes = np.array([[0, 0, width, height]], np.float32)
+    bboxes = np.asarray(bboxes, np.float32)
+    if bboxes.ndim != 2 or bboxes.shape[1] != 4:
+        raise ValueError(f'inference_topdown: bboxes must be (N, 4) xywh, got shape {bboxes.shape}')
+    scores = (np.ones(len(bboxes), np.float32) if bbox_scores is None
+              else np.asarray(bbox_scores, np.float32).reshape(-1))
+    if scores.shape[0] != bboxes.shape[0]:
+        raise ValueError(f'inference_topdown: {bboxes.shape[0]} bboxes but {scores.shape[0]} '
+                         f'bbox_scores')
+    if len(bboxes) == 0:
+        return []
+    pipeline = _inference_pipeline(model.cfg)
+    packed = [pipeline(dict(img=img, img_id=-1, bbox=box[None], bbox_score=score[None]))
+              for box, score in zip(bboxes, scores)]
+    keypoints, keypoint_scores = [], []
+    for start in range(0, len(packed), batch_size):
+        chunk = packed[start:start + batch_size]
+        batch = {key: np.stack([p[key] for p in chunk]) for key in chunk[0]}
+        pred = model.predict(batch)
+        keypoints.append(pred['keypoints'])
+        keypoint_scores.append(pred['keypoint_scores'])
+    keypoints = np.concatenate(keypoints)
+    keypoint_scores = np.concatenate(keypoint_scores)
+    return [dict(keypoints=keypoints[i], keypoint_scores=keypoint_scores[i], bbox=bboxes[i].copy(),
+                 bbox_score=float(scores[i])) for i in range(len(bboxes))]

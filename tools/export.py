@@ -1,0 +1,116 @@
+"""Export a pose model's network to MindIR, then check the file loads and gives the same heatmaps.
+
+    python tools/export.py --config CFG --ckpt CKPT --out sb_r50.mindir \
+        [--flip-test] [--batch-size 1]
+
+The exported graph maps normalised crops (N, 3, H, W) float32 (the model's ``preprocess``:
+optional BGR->RGB, then (x - mean) / std) to heatmaps (N, K, h, w). With ``--flip-test`` it also
+runs the mirrored input and returns the averaged, flipped-back heatmaps (one-pixel shift per
+``test_cfg.shift_heatmap``), i.e. what ``TopdownPoseEstimator.predict_heatmaps`` computes in numpy.
+Decoding (argmax + quarter-pixel rule) and the crop-to-image transform stay outside the graph.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+import numpy as np
+
+import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+import mindspore
+from mindspore import nn, ops
+from sbcore.config import DictAction
+
+# MindIR replays the same kernels; allow float noise only (relative to the heatmap range).
+RELATIVE_TOLERANCE = 1e-5
+
+
+class FlipTestHeatmaps(nn.Cell):
+    """Export-only cell: ``inputs`` (N, 3, H, W) -> flip-test heatmaps (N, K, h, w).
+
+    The MindSpore twin of ``sbplugins.utils.geometry.flip_heatmaps`` + averaging: run ``net`` on
+    the input and on its horizontal mirror, reverse the mirror's heatmap width, swap left/right
+    channels with ``flip_indices`` and, with ``shift`` (the official quirk, reference doc "Flip
+    test"), move it one pixel right keeping column 0; return the mean of both.
+    """
+
+    def __init__(self, net: nn.Cell, flip_indices: Sequence[int], shift: bool = True):
+        super().__init__()
+        self.net = net
+        self.flip_indices = mindspore.Tensor(np.asarray(flip_indices, np.int32))
+        self.shift = bool(shift)
+
+    def construct(self, inputs: mindspore.Tensor) -> mindspore.Tensor:
+        both = ops.concat((inputs, ops.flip(inputs, (3,))), 0)
+        heatmaps = self.net(both)
+        n = inputs.shape[0]
+        plain = heatmaps[:n]
+        flipped = ops.gather(ops.flip(heatmaps[n:], (3,)), self.flip_indices, 1)
+        if self.shift:
+            flipped = ops.concat((flipped[:, :, :, :1], flipped[:, :, :, :-1]), 3)
+        return (plain + flipped) * 0.5
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description='Export a pose model to MindIR and verify the file.')
+    p.add_argument('--config', required=True)
+    p.add_argument('--ckpt', required=True)
+    p.add_argument('--out', required=True, help='output file (.mindir)')
+    p.add_argument('--flip-test', action='store_true',
+                   help='export the flip test inside the graph (two passes, averaged)')
+    p.add_argument('--batch-size', type=int, default=1, help='fixed batch size of the graph')
+    p.add_argument('--device', default='CPU')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    args = p.parse_args(argv)
+    if not args.out.endswith('.mindir'):
+        p.error(f'--out must end with .mindir, got {args.out!r}')
+    if args.batch_size < 1:
+        p.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    return args
+
+
+def build_export_net(model, flip_test: bool) -> nn.Cell:
+    if not flip_test:
+        return model
+    return FlipTestHeatmaps(model, model.dataset_meta['flip_indices'],
+                            shift=model.test_cfg['shift_heatmap'])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from sbplugins.apis import init_model
+    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options)
+    net = build_export_net(model, args.flip_test)
+    net.set_train(False)
+    width, height = model.codec.input_size
+    rng = np.random.default_rng(0)
+    # A real-looking normalised crop: random pixels through the model's own preprocessing.
+    pixels = rng.integers(0, 256, (args.batch_size, height, width, 3), dtype=np.uint8)
+    dummy = model.preprocess(pixels)
+    mindspore.export(net, mindspore.Tensor(dummy), file_name=args.out[:-len('.mindir')],
+                     file_format='MINDIR')
+    print(f'exported {type(net).__name__} (flip_test={args.flip_test}, input '
+          f'{tuple(dummy.shape)}) to {args.out}')
+
+    graph = nn.GraphCell(mindspore.load(args.out))
+    loaded = graph(mindspore.Tensor(dummy)).asnumpy()
+    # The reference is the numpy path the estimator uses at evaluation time.
+    model.test_cfg = dict(model.test_cfg, flip_test=args.flip_test)
+    expected = model.predict_heatmaps(dummy)
+    if loaded.shape != expected.shape:
+        print(f'FAIL: MindIR heatmaps {loaded.shape} vs model {expected.shape}')
+        return 1
+    max_abs = float(np.abs(loaded - expected).max())
+    scale = float(np.abs(expected).max()) or 1.0
+    print(f'MindIR check: heatmaps {loaded.shape}, max abs diff {max_abs:.3e} '
+          f'(tolerance {RELATIVE_TOLERANCE:g} x max |heatmap| {scale:.3e})')
+    if max_abs > RELATIVE_TOLERANCE * scale:
+        print('FAIL: the exported graph does not reproduce the model')
+        return 1
+    print('OK')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
