@@ -2,10 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
+from typing import List, Tuple
+
+import entrypoints
 
 from .registries import ALL_REGISTRIES
 from .registry import discover
+
+
+def unknown_groups() -> List[Tuple[str, str]]:
+    """``(group, distribution)`` for entry-point groups named ``sbcore.*`` that no registry reads
+    (a typo such as ``sbcore.hook`` would otherwise hide a plugin without a word)."""
+    known = {reg.group for reg in ALL_REGISTRIES}
+    found = []
+    for config, distro in entrypoints.iter_files_distros():
+        for group in config.sections():
+            if group.startswith('sbcore.') and group not in known:
+                found.append((group, getattr(distro, 'name', '<unknown distribution>')))
+    return sorted(set(found))
 
 
 def list_plugins(group_filter: str = '') -> int:
@@ -20,8 +36,17 @@ def list_plugins(group_filter: str = '') -> int:
                 rows.append((s.group, s.name + (' (CONFLICT)' if len(specs) > 1 else ''),
                              s.distribution, s.target))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    try:
+        for r in rows:
+            print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        sys.stdout.flush()
+    except BrokenPipeError:  # `python -m sbcore plugins | head`: the reader left, not an error
+        sys.stdout = None
+    for group, dist_name in unknown_groups():
+        close = difflib.get_close_matches(group, [reg.group for reg in ALL_REGISTRIES], n=1)
+        hint = f'; did you mean {close[0]!r}?' if close else ''
+        print(f'warning: distribution {dist_name} declares entry points in group {group!r}, which '
+              f'no registry reads{hint}', file=sys.stderr)
     if conflicts:
         print(f'\n{conflicts} name(s) declared by more than one distribution', file=sys.stderr)
     return 1 if conflicts else 0

@@ -1,7 +1,10 @@
 """Checkpoint files: atomic writes, validated loads, finding the latest good one.
 
 A checkpoint is a MindSpore ``.ckpt`` (protobuf, no pickle) holding named arrays plus one JSON
-string ``sbpose_meta`` (epoch, iteration, random state, hook state...). It is written to a
+string ``sbpose_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
+last, and a first record ``sbpose_num_arrays``: a file cut at a record boundary still parses, and
+the count written first is what tells it is incomplete (without it such a file would load as a
+plain checkpoint with fewer arrays and no meta). It is written to a
 temporary folder inside the work directory, flushed to disk, then renamed into place, so a
 half-written file is never seen under a checkpoint name. ``last_checkpoint`` (a text file, also
 replaced atomically) names the newest one.
@@ -19,6 +22,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 
 META_KEY = 'sbpose_meta'
+COUNT_KEY = 'sbpose_num_arrays'  # first record: how many arrays follow
 POINTER = 'last_checkpoint'
 _EPOCH_RE = re.compile(r'^epoch_(\d+)\.ckpt$')
 
@@ -50,27 +54,39 @@ def atomic_write_text(path: Union[str, Path], text: str) -> None:
 def save_checkpoint(path: Union[str, Path], arrays: Dict[str, np.ndarray], meta: dict) -> Path:
     """Write ``arrays`` (name -> array) and ``meta`` (JSON-able) to ``path`` atomically.
 
-    On any failure (disk full, permission) the previous file at ``path`` is left untouched and the
-    error names the file.
+    On any failure (meta not JSON-able, unsupported dtype, disk full, missing folder) the previous
+    file at ``path`` is left untouched, no file is left under a checkpoint name, and the error
+    (``CheckpointError``) names the file.
     """
     import mindspore as ms
     path = Path(path)
     if not path.name.endswith('.ckpt'):
         raise ValueError(f'checkpoint path must end with .ckpt: {path}')
-    meta = dict(meta, num_arrays=len(arrays))
-    tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix='.saving-')
+    reserved = sorted({META_KEY, COUNT_KEY} & set(arrays))
+    if reserved:
+        raise CheckpointError(f'could not save checkpoint {path}: array name(s) {reserved} are '
+                              f'reserved for the checkpoint format')
     try:
+        meta_text = json.dumps(dict(meta, num_arrays=len(arrays)))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f'could not save checkpoint {path}: its meta is not JSON-able '
+                              f'({exc}); meta keys: {sorted(meta)}') from exc
+    tmp_dir = None
+    try:
+        tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix='.saving-')
         tmp = os.path.join(tmp_dir, path.name)
-        params = [{'name': k, 'data': ms.Tensor(np.ascontiguousarray(v))} for k, v in arrays.items()]
-        ms.save_checkpoint(params, tmp, append_dict={META_KEY: json.dumps(meta)})
+        params = [{'name': COUNT_KEY, 'data': ms.Tensor(np.array([len(arrays)], np.int64))}]
+        params += [{'name': k, 'data': ms.Tensor(np.ascontiguousarray(v))}
+                   for k, v in arrays.items()]
+        ms.save_checkpoint(params, tmp, append_dict={META_KEY: meta_text})
         _fsync_file(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
-        raise CheckpointError(f'could not save checkpoint {path}: {exc}') from exc
-    except RuntimeError as exc:  # MindSpore wraps I/O errors in RuntimeError
-        raise CheckpointError(f'could not save checkpoint {path}: {exc}') from exc
+    except Exception as exc:  # MindSpore wraps I/O errors in RuntimeError, bad dtypes in TypeError
+        raise CheckpointError(f'could not save checkpoint {path}: '
+                              f'{type(exc).__name__}: {exc}') from exc
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
     return path
 
 
@@ -91,8 +107,11 @@ def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict
                               f'{type(exc).__name__}: {exc}') from exc
     meta: dict = {}
     arrays: Dict[str, np.ndarray] = {}
+    written_count = None
     for name, value in raw.items():
-        if name == META_KEY:
+        if name == COUNT_KEY:
+            written_count = int(value.asnumpy().reshape(-1)[0])
+        elif name == META_KEY:
             try:
                 meta = json.loads(value)
             except (TypeError, ValueError) as exc:
@@ -101,7 +120,10 @@ def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict
             continue
         else:
             arrays[name] = value.asnumpy()
-    expected = meta.get('num_arrays')
+    if written_count is not None and META_KEY not in raw:
+        raise CheckpointError(f'checkpoint {path} has no {META_KEY} record (written last): the '
+                              f'file is incomplete ({len(arrays)} of {written_count} arrays read)')
+    expected = written_count if written_count is not None else meta.get('num_arrays')
     if expected is not None and expected != len(arrays):
         raise CheckpointError(f'checkpoint {path} holds {len(arrays)} arrays but was written with '
                               f'{expected}: the file is incomplete')

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Optional
 
 from .. import checkpoint as ckpt_io
 from ..dist import is_main_process
 from .hook import Hook
+
+# Metric-name fragments whose values improve downwards (save_best rule inferred as 'less').
+LOWER_IS_BETTER = ('loss', 'error', 'nme', 'epe', 'mse', 'mae')
 
 
 class CheckpointHook(Hook):
@@ -17,7 +21,8 @@ class CheckpointHook(Hook):
         max_keep_ckpts: keep at most this many ``epoch_N.ckpt`` files (-1: all).
         save_last: also save after the last epoch when it is off the interval.
         save_best: a metric name (e.g. ``'coco/AP'``) to keep ``best_<metric>_epoch_N.ckpt``.
-        rule: 'greater' or 'less'; inferred from the name when None (loss-like names: less).
+        rule: 'greater' or 'less'; inferred from the name when None ('less' when the name
+            contains one of ``LOWER_IS_BETTER``, e.g. 'loss' or 'mse'; 'greater' otherwise).
     """
 
     priority = 'VERY_LOW'
@@ -26,6 +31,10 @@ class CheckpointHook(Hook):
                  save_best: Optional[str] = None, rule: Optional[str] = None):
         if interval < 1:
             raise ValueError(f'CheckpointHook: interval must be >= 1, got {interval}')
+        if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) \
+                or not (max_keep_ckpts == -1 or max_keep_ckpts >= 1):
+            raise ValueError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
+                             f'got {max_keep_ckpts!r}')
         if rule not in (None, 'greater', 'less'):
             raise ValueError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
         self.interval = interval
@@ -33,8 +42,7 @@ class CheckpointHook(Hook):
         self.save_last = save_last
         self.save_best = save_best
         if save_best and rule is None:
-            rule = 'less' if any(k in save_best.lower() for k in ('loss', 'error', 'nme', 'epe')) \
-                else 'greater'
+            rule = 'less' if any(k in save_best.lower() for k in LOWER_IS_BETTER) else 'greater'
         self.rule = rule
         self.best_score: Optional[float] = None
         self.best_path: Optional[str] = None
@@ -84,7 +92,10 @@ class CheckpointHook(Hook):
         if self._new_best:
             for old in work_dir.glob('best_*.ckpt'):
                 old.unlink()
-            os.link(path, work_dir / self.best_path)
+            try:  # a hard link costs no space; some filesystems (FAT, some network mounts) refuse
+                os.link(path, work_dir / self.best_path)
+            except OSError:
+                shutil.copyfile(path, work_dir / self.best_path)
             runner.logger.info(f'new best {self.save_best} = {self.best_score:.4f}: {self.best_path}')
             self._new_best = False
         if not due:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+from ..priority import get_priority
+
 HOOK_POINTS = (
     'before_run',
     'before_train', 'before_train_epoch', 'before_train_iter',
@@ -27,15 +29,21 @@ class Hook:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        where = f'{cls.__module__}.{cls.__qualname__}'
         for name in vars(cls):
             if name.startswith(('before_', 'after_')) and name not in HOOK_POINTS:
-                raise TypeError(f'{cls.__module__}.{cls.__qualname__} defines {name!r}, which is not '
-                                f'a hook point and would never be called. Hook points: '
-                                f'{", ".join(HOOK_POINTS)}')
+                raise TypeError(f'{where} defines {name!r}, which is not a hook point and would '
+                                f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
+        if 'priority' in vars(cls):  # a bad class-level priority fails here, not at the first run
+            try:
+                get_priority(cls.priority)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f'{where}.priority: {exc}') from None
 
     # run ------------------------------------------------------------------------------------
     def before_run(self, runner) -> None:
-        """Once, after everything is built and a checkpoint (resume/load_from) is loaded."""
+        """Once, after everything is built and before a checkpoint (resume/load_from) is loaded;
+        a resumed run then calls ``after_load_checkpoint``."""
 
     def after_run(self, runner) -> None:
         """Once, at the very end (also after a failed run is reported)."""
