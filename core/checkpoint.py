@@ -17,7 +17,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -196,3 +196,27 @@ def check_state_dict(expected: Dict[str, tuple], arrays: Dict[str, np.ndarray],
                               + fmt('missing in checkpoint', missing)
                               + fmt('unexpected in checkpoint', unexpected)
                               + fmt('mis-shaped', misshaped))
+
+
+OPTIMIZER_PREFIX = 'optimizer.'
+
+
+def assign_state(params: Dict[str, Any], arrays: Dict[str, np.ndarray], source: str) -> None:
+    """Check names/shapes (``check_state_dict``), then write ``arrays`` into ``params``.
+
+    Values are written with ``ops.assign``: ``Parameter.set_data`` is not seen by kernels that
+    already ran with the parameter (measured: a scheduled lr stayed at its first value).
+    """
+    import mindspore as ms
+    from mindspore import ops
+    check_state_dict({n: p.shape for n, p in params.items()}, arrays, source)
+    for name, param in params.items():
+        ops.assign(param, ms.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
+
+
+def load_weights(model, path: Union[str, Path]) -> dict:
+    """Load a checkpoint's model weights into ``model`` (optimizer state ignored); returns meta."""
+    arrays, meta = load_checkpoint(path)
+    weights = {k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    assign_state(dict(model.parameters_and_names()), weights, str(path))
+    return meta

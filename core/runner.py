@@ -39,7 +39,7 @@ KNOWN_KEYS = {
     'default_hooks', 'custom_hooks', 'visualization',
 }
 TRAIN_CFG_KEYS = {'max_epochs', 'val_interval', 'val_begin', 'nonfinite_loss'}
-ENV_CFG_KEYS = {'device', 'jit', 'num_threads'}
+ENV_CFG_KEYS = {'device', 'jit', 'num_threads', 'sync_bn'}
 OPTIM_KEYS = {'optimizer', 'clip_grad', 'amp', 'loss_scale'}
 
 DEFAULT_HOOKS = dict(
@@ -101,6 +101,9 @@ class Runner:
 
         self.model: nn.Cell = MODELS.build(self.cfg.model.to_dict() if hasattr(self.cfg.model, 'to_dict')
                                            else dict(self.cfg.model))
+        if env_cfg.get('sync_bn'):  # raises where MindSpore has no SyncBatchNorm (CPU)
+            n_bn = dist.convert_sync_batchnorm(self.model, self.device)
+            self.logger.info(f'sync_bn: {n_bn} batch-norm layers synchronised across ranks')
         self.hooks: List[Hook] = self._build_hooks()
         self.epoch = 0
         self.iter = 0
@@ -268,22 +271,16 @@ class Runner:
 
     def load_checkpoint(self, path: Union[str, Path], resume: bool = False) -> dict:
         """Load weights (``resume=False``) or the full training state (``resume=True``)."""
-        arrays, meta = ckpt_io.load_checkpoint(path)
-        params = self._model_params()
-        model_arrays = {k: v for k, v in arrays.items() if not k.startswith('optimizer.')}
-        ckpt_io.check_state_dict({n: p.shape for n, p in params.items()}, model_arrays, str(path))
-        targets = dict(params)
-        if resume:
+        if not resume:
+            meta = ckpt_io.load_weights(self.model, path)
+            self.logger.info(f'loaded weights from {path}')
+        else:
+            arrays, meta = ckpt_io.load_checkpoint(path)
             if not meta:
                 raise ckpt_io.CheckpointError(f'checkpoint {path} has no run state to resume from '
                                               f'(use load_from for weights only)')
-            opt_state = self._optimizer_state()
-            opt_arrays = {k: v for k, v in arrays.items() if k.startswith('optimizer.')}
-            ckpt_io.check_state_dict({n: p.shape for n, p in opt_state.items()}, opt_arrays, str(path))
-            targets.update(opt_state)
-        for name, param in targets.items():  # ops.assign, not set_data: see set_lr
-            ops.assign(param, ms.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
-        if resume:
+            state = dict(self._model_params(), **self._optimizer_state())
+            ckpt_io.assign_state(state, arrays, str(path))
             self.epoch, self.iter = int(meta['epoch']), int(meta['iter'])
             if 'numpy_random_state' in meta:
                 s = meta['numpy_random_state']
@@ -293,8 +290,6 @@ class Runner:
                 random.setstate((s[0], tuple(s[1]), s[2]))
             self.call_hook('after_load_checkpoint', checkpoint=dict(meta=meta))
             self.logger.info(f'resumed from {path} at epoch {self.epoch}, iteration {self.iter}')
-        else:
-            self.logger.info(f'loaded weights from {path}')
         return meta
 
     def _load_or_resume(self) -> None:

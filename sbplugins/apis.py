@@ -16,8 +16,8 @@ import numpy as np
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 import mindspore
-from mindspore import nn, ops
-from sbcore.checkpoint import check_state_dict, load_checkpoint
+from mindspore import nn
+from sbcore.checkpoint import load_weights
 from sbcore.config import Config
 from sbcore.data import Compose
 from sbcore.registries import DATASETS, MODELS
@@ -27,8 +27,6 @@ from sbplugins.transforms.loading import LoadImage
 
 # Config keys searched, in order, for the inference pipeline and the dataset info.
 _DATALOADER_KEYS = ('test_dataloader', 'val_dataloader', 'train_dataloader')
-# The checkpoint may also carry the optimizer state of a training run (runner checkpoints).
-_OPTIMIZER_PREFIX = 'optimizer.'
 
 
 def _dataset_cfg(cfg: Config) -> Optional[dict]:
@@ -62,18 +60,10 @@ def dataset_meta_from_config(cfg: Config) -> dict:
 def load_model_weights(model: nn.Cell, path: str) -> dict:
     """Load a checkpoint's model weights into ``model``; returns the checkpoint's meta.
 
-    Names and shapes are checked against the model (``check_state_dict``: missing, unexpected and
-    mis-shaped parameters are one error naming the file); optimizer state is ignored. Values are
-    written with ``ops.assign``: ``Parameter.set_data`` is ignored by kernels that already ran
-    with the parameter (measured).
+    Names and shapes are checked (missing, unexpected and mis-shaped parameters are one error
+    naming the file); optimizer state is ignored. See ``sbcore.checkpoint.load_weights``.
     """
-    arrays, meta = load_checkpoint(path)
-    arrays = {k: v for k, v in arrays.items() if not k.startswith(_OPTIMIZER_PREFIX)}
-    params = dict(model.parameters_and_names())
-    check_state_dict({n: p.shape for n, p in params.items()}, arrays, str(path))
-    for name, param in params.items():
-        ops.assign(param, mindspore.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
-    return meta
+    return load_weights(model, path)
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
