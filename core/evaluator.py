@@ -53,3 +53,13 @@ class Evaluator:
         if dist.is_main_process() and work_dir:
             atomic_write_text(Path(work_dir) / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
         return metrics
+
+
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """A two-column text table of metric names and values."""
+    if not metrics:
+        return '(no metrics)'
+    width = max(len(k) for k in metrics)
+    rule = '-' * (width + 12)
+    rows = [f'{k:<{width}}  {v:>8.4f}' for k, v in metrics.items()]
+    return '\n'.join([rule, *rows, rule])

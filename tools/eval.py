@@ -30,14 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def print_table(metrics: dict) -> None:
-    width = max(len(k) for k in metrics) if metrics else 0
-    print('-' * (width + 12))
-    for k, v in metrics.items():
-        print(f'{k:<{width}}  {v:>8.4f}')
-    print('-' * (width + 12))
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -52,11 +44,12 @@ def main(argv=None) -> int:
     if not cfg.get('test_evaluator'):
         cfg.test_evaluator = cfg.get('val_evaluator')
     from sbcore import dist
+    from sbcore.evaluator import format_metrics
     from sbcore.runner import Runner
     runner = Runner(cfg)
     metrics = runner.test()
     if dist.is_main_process():
-        print_table(metrics)
+        print(format_metrics(metrics))
         print(f'metrics written to {Path(runner.work_dir) / "metrics.json"}')
     return 0
 
