@@ -1,7 +1,13 @@
 """Distributed helpers over MindSpore's collective communication (HCCL, NCCL, or MCCL on CPU).
 
-Launch with ``msrun`` (or ``mpirun``): one process per device, each calling :func:`init_dist`.
-Without a launcher everything here degrades to a single process (rank 0 of 1).
+Launch with ``msrun`` (``tools/dist_train.sh`` / ``python -m sbcore.launch`` wrap it) or
+``mpirun``: one process per device, each calling :func:`init_dist`. Without a launcher everything
+here degrades to a single process (rank 0 of 1).
+
+Gradients are averaged once: the runner's ``nn.DistributedGradReducer(mean=True, degree=N)``
+all-reduces and divides by N; ``gradients_mean=True`` in the parallel context only sets the
+default of reducers built without ``mean`` (tests/test_distributed.py checks Adam's first moments,
+which are linear in the gradient, against one process on the combined batch).
 """
 from __future__ import annotations
 
@@ -12,6 +18,10 @@ from typing import Any, List
 import numpy as np
 
 _STATE = {'initialized': False, 'rank': 0, 'world_size': 1}
+RANK_LINE_PREFIX = 'sbcore.dist: initialised'
+# Devices whose MindSpore 2.10 SyncBatchNorm kernel exists (its docs list Ascend only; on CPU it
+# fails, measured: see convert_sync_batchnorm).
+SYNC_BN_DEVICES = ('Ascend',)
 
 
 def init_dist(launcher: str = 'none') -> None:
@@ -24,17 +34,28 @@ def init_dist(launcher: str = 'none') -> None:
         raise ValueError(f'launcher must be one of none, msrun, mpi; got {launcher!r}')
     if launcher == 'none' or _STATE['initialized']:
         return
+    if launcher == 'msrun' and not launched_by_msrun():
+        # init() needs the scheduler and the MS_* variables that msrun provides
+        raise RuntimeError('launcher=msrun, but this process was not started by msrun (MS_ROLE / '
+                           'MS_WORKER_NUM are unset). Start it with tools/dist_train.sh CONFIG N, '
+                           'python -m sbcore.launch --nproc N ..., or msrun; or use launcher=none.')
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init
     init()
     _STATE.update(initialized=True, rank=get_rank(), world_size=get_group_size())
+    # One line per worker log: sbcore.launch maps a failed worker's pid to its rank with it.
+    print(f'{RANK_LINE_PREFIX} rank {_STATE["rank"]} of {_STATE["world_size"]} pid {os.getpid()}',
+          flush=True)
     ms.reset_auto_parallel_context()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
                                  device_num=_STATE['world_size'])
 
 
 def launched_by_msrun() -> bool:
-    return 'RANK_ID' in os.environ and 'MS_WORKER_NUM' in os.environ
+    """msrun runs the script as its scheduler (MS_ROLE=MS_SCHED) and as each worker
+    (MS_ROLE=MS_WORKER), with MS_WORKER_NUM set; RANK_ID is set only when the rank is known
+    before init (not on multi-node runs without --node_rank)."""
+    return os.environ.get('MS_ROLE') in ('MS_WORKER', 'MS_SCHED') and 'MS_WORKER_NUM' in os.environ
 
 
 def get_rank() -> int:
@@ -86,3 +107,59 @@ def broadcast_object(obj: Any) -> Any:
 def barrier() -> None:
     if is_distributed():
         all_gather_object(None)
+
+
+def _swap_batchnorms(cell, make_sync) -> int:
+    """Replace every ``nn.BatchNorm2d``/``BatchNorm1d`` below ``cell`` by ``make_sync(bn)``.
+
+    The new cell takes over the old one's Parameter objects (gamma, beta, moving statistics), so
+    names, values and pretrained weights are kept. Returns the number of layers replaced.
+    """
+    from mindspore import nn
+    count = 0
+    for name, child in list(cell.name_cells().items()):
+        if isinstance(child, (nn.BatchNorm2d, nn.BatchNorm1d)) and not isinstance(child, nn.SyncBatchNorm):
+            sync = make_sync(child)
+            for attr in ('gamma', 'beta', 'moving_mean', 'moving_variance'):
+                setattr(sync, attr, getattr(child, attr))
+            sync.set_train(child.training)
+            cell.insert_child_to_cell(name, sync)
+            count += 1
+        else:
+            count += _swap_batchnorms(child, make_sync)
+    return count
+
+
+def _sync_bn_like(bn, process_groups=None):
+    """A ``nn.SyncBatchNorm`` with ``bn``'s settings (``_BatchNorm`` stores 1 - momentum)."""
+    from mindspore import nn
+    return nn.SyncBatchNorm(bn.num_features, eps=bn.eps, momentum=1.0 - bn.momentum,
+                            affine=bn.gamma.requires_grad,
+                            use_batch_statistics=bn.use_batch_statistics,
+                            process_groups=process_groups)
+
+
+def convert_sync_batchnorm(cell, device: str) -> int:
+    """Turn the batch norms of ``cell`` into ``nn.SyncBatchNorm`` over all ranks (in place).
+
+    Batch statistics are then computed over the global batch instead of each rank's shard.
+    MindSpore 2.10 supports this on Ascend only. On CPU it cannot work (measured with two msrun
+    workers: ``nn.SyncBatchNorm(C)`` fails at construction, "parameter 'group' must be ... str,
+    but got None", and with an explicit process group the forward pass fails with "Unsupported op
+    [SyncBatchNorm] on CPU"), so this raises there instead of silently training without sync.
+
+    Args:
+        cell: the model, after it is built and before the optimizer is.
+        device: the run's device target ('Ascend', 'GPU' or 'CPU').
+
+    Returns:
+        The number of batch-norm layers converted (0 in a single-process run, which needs none).
+    """
+    if device not in SYNC_BN_DEVICES:
+        raise NotImplementedError(
+            f'env_cfg.sync_bn=True: MindSpore 2.10 has no SyncBatchNorm kernel for device '
+            f'{device!r} (supported: {", ".join(SYNC_BN_DEVICES)}; on CPU the op is rejected with '
+            f'"Unsupported op [SyncBatchNorm] on CPU"). Remove env_cfg.sync_bn, or train on Ascend.')
+    if not is_distributed():
+        return 0
+    return _swap_batchnorms(cell, _sync_bn_like)

@@ -7,6 +7,7 @@ only wires them together.
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
 import random
 from pathlib import Path
@@ -62,6 +63,15 @@ def _check_keys(where: str, given, known) -> None:
                        f'{", ".join(sorted(known))}')
 
 
+def _check_number(where: str, value: Any, integer: bool = True) -> None:
+    """A config number given as e.g. 'x' would fail deep inside (``int('x')``) with a message that
+    names neither the key nor what was expected; fail here instead."""
+    ok = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if isinstance(value, bool) or not ok:
+        raise TypeError(f'config: {where} must be {"an integer" if integer else "a number"}, '
+                        f'got {value!r} ({type(value).__name__})')
+
+
 class Runner:
     """Args:
         cfg: the merged config (a ``Config`` or a dict); ``work_dir`` is required.
@@ -84,6 +94,7 @@ class Runner:
             ms.set_device(self.device)
         if env_cfg.get('num_threads'):
             ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
+        _check_number('seed', self.cfg.get('seed', 0))
         self.seed = int(self.cfg.get('seed', 0))
         ms.set_seed(self.seed)
         np.random.seed(self.seed)
@@ -161,6 +172,9 @@ class Runner:
             cfg = self.cfg.get(key)
             if not cfg:
                 raise KeyError(f'config: {key} is required for this run')
+            for name in ('batch_size', 'num_workers'):
+                if name in cfg:
+                    _check_number(f'{key}.{name}', cfg[name])
             loader = build_dataloader(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg),
                                       seed=self.seed, rank=self.rank, world_size=self.world_size,
                                       default_shuffle=(key == 'train_dataloader'))
@@ -211,6 +225,11 @@ class Runner:
         if 'optimizer' not in optim:
             raise KeyError('config: optim_wrapper.optimizer is required for training')
         opt_cfg = dict(optim['optimizer'])
+        if 'lr' in opt_cfg:
+            _check_number('optim_wrapper.optimizer.lr', opt_cfg['lr'], integer=False)
+        if optim.get('clip_grad'):
+            _check_number('optim_wrapper.clip_grad.max_norm', dict(optim['clip_grad']).get('max_norm'),
+                          integer=False)
         self.base_lr = float(opt_cfg.get('lr', 1e-3))
         scale = dict(self.cfg.get('auto_scale_lr') or {})
         if scale.get('enable'):
@@ -276,7 +295,7 @@ class Runner:
             self.logger.info(f'loaded weights from {path}')
         else:
             arrays, meta = ckpt_io.load_checkpoint(path)
-            if not meta:
+            if 'epoch' not in meta or 'iter' not in meta:  # meta may hold only num_arrays
                 raise ckpt_io.CheckpointError(f'checkpoint {path} has no run state to resume from '
                                               f'(use load_from for weights only)')
             state = dict(self._model_params(), **self._optimizer_state())
@@ -321,8 +340,13 @@ class Runner:
     def train(self) -> nn.Cell:
         if 'max_epochs' not in self.train_cfg:
             raise KeyError('config: train_cfg.max_epochs is required for training')
+        for name in ('max_epochs', 'val_interval', 'val_begin'):
+            if name in self.train_cfg:
+                _check_number(f'train_cfg.{name}', self.train_cfg[name])
         loop = TrainLoop(self, **self.train_cfg)
         _ = self.train_dataloader  # builds the dataset and sets model.dataset_meta before anything runs
+        if self.has_val and loop.val_interval > 0:  # a bad val config fails now, not after an epoch
+            _ = self.val_dataloader, self.val_evaluator
         self._build_optimizer()
         self.call_hook('before_run')
         self._load_or_resume()

@@ -1,0 +1,160 @@
+"""Launch a script on N local workers through ``msrun`` and say which rank failed, if one does.
+
+    python -m sbcore.launch --nproc 2 tools/train.py CONFIG --launcher msrun [train.py args]
+
+``msrun --join=True`` already stops the other workers when one exits non-zero, but it then
+reports only "Distributed job exited with exception. Please check logs in directory ..." (and a
+worker *pid* in a log line). This wrapper picks a free port, runs msrun with a time limit, and on
+failure prints the failed rank, its exit code, the path of its log and the log's last lines;
+it exits with the worker's exit code (or msrun's, or 124 on time-out).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .dist import RANK_LINE_PREFIX
+
+# msrun's own report of a worker that exited non-zero (mindspore/parallel/cluster/process_entity).
+_WORKER_EXIT_RE = re.compile(r'Worker process (\d+) exit with exception\. Error code: (-?\d+)')
+_RANK_LINE_RE = re.compile(re.escape(RANK_LINE_PREFIX) + r' rank (\d+) of \d+ pid (\d+)')
+# MindSpore's own log lines carry the pid: "[WARNING] ME(25040:..." or "DEVICE(25040,...".
+_PID_PREFIX_RE = re.compile(r'^\[[A-Z]+\] [A-Z_]+\((\d+)[,:]', re.M)
+TIMEOUT_EXIT_CODE = 124
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return int(s.getsockname()[1])
+
+
+def msrun_command(script: str, script_args: Sequence[str], nproc: int, master_port: int,
+                  log_dir: str) -> List[str]:
+    """The msrun command line for ``nproc`` workers on this machine."""
+    return ['msrun', f'--worker_num={nproc}', f'--local_worker_num={nproc}',
+            f'--master_port={master_port}', f'--log_dir={log_dir}', '--join=True',
+            script, *script_args]
+
+
+def worker_logs(log_dir: str) -> Dict[str, Tuple[Optional[int], set]]:
+    """``{log path: (rank or None, pids seen in it)}`` for every ``worker_*.log`` of ``log_dir``."""
+    found = {}
+    for path in sorted(Path(log_dir).glob('worker_*.log')):
+        text = path.read_text(errors='replace')
+        m = _RANK_LINE_RE.search(text)
+        pids = {int(p) for p in _PID_PREFIX_RE.findall(text)}
+        if m:
+            pids.add(int(m.group(2)))
+        found[str(path)] = (int(m.group(1)) if m else None, pids)
+    return found
+
+
+def describe_failures(output: str, log_dir: str, tail: int = 15) -> Tuple[str, Optional[int]]:
+    """From msrun's output and the worker logs: a report naming each failed rank and its log,
+    and the first failed worker's exit code (None when msrun named no worker)."""
+    exits = [(int(pid), int(code)) for pid, code in _WORKER_EXIT_RE.findall(output)]
+    logs = worker_logs(log_dir)
+    lines, first_code = [], None
+    for pid, code in exits:
+        first_code = code if first_code is None else first_code
+        match = [(path, rank) for path, (rank, pids) in logs.items() if pid in pids]
+        if match:
+            path, rank = match[0]
+            if rank is None:  # died before init_dist: the log file's index is the local rank
+                rank_text = f'worker {Path(path).stem.split("_")[-1]} (before communication init)'
+            else:
+                rank_text = f'rank {rank}'
+            lines.append(f'sbcore.launch: {rank_text} (pid {pid}) failed with exit code {code}; '
+                         f'its log: {path}')
+            last = Path(path).read_text(errors='replace').splitlines()[-tail:]
+            lines += [f'  | {line}' for line in last]
+        else:
+            lines.append(f'sbcore.launch: worker pid {pid} failed with exit code {code}; no worker '
+                         f'log in {log_dir} names it')
+    if not exits:
+        lines.append(f'sbcore.launch: msrun failed without naming a worker (scheduler or launch '
+                     f'error); logs: {log_dir}')
+    return '\n'.join(lines), first_code
+
+
+def run(script: str, script_args: Sequence[str], nproc: int, master_port: Optional[int] = None,
+        log_dir: str = 'msrun_logs', timeout: Optional[float] = None) -> int:
+    """Run ``script`` on ``nproc`` msrun workers; stream msrun's output; return an exit code."""
+    if shutil.which('msrun') is None:
+        print('sbcore.launch: msrun is not on PATH (it is installed with the mindspore wheel; '
+              'activate the environment that has it)', file=sys.stderr, flush=True)
+        return 127
+    port = master_port or free_port()
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    cmd = msrun_command(script, script_args, nproc, port, log_dir)
+    print(f'sbcore.launch: {" ".join(cmd)}', flush=True)
+    # Own process group, so a time-out can stop msrun and every worker it started.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors='replace', start_new_session=True)
+    captured: List[str] = []
+
+    def pump() -> None:  # echo msrun's output as it comes and keep it for the failure report
+        for line in proc.stdout:
+            captured.append(line)
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.send_signal(signal.SIGINT)  # msrun's handler kills its workers (own process groups)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    reader.join(timeout=10)
+    if timed_out:
+        print(f'sbcore.launch: msrun did not finish within {timeout:g} s and was killed; '
+              f'worker logs: {log_dir}', file=sys.stderr, flush=True)
+        return TIMEOUT_EXIT_CODE
+    if proc.returncode == 0:
+        return 0
+    report, worker_code = describe_failures(''.join(captured), log_dir)
+    print(report, file=sys.stderr, flush=True)
+    if worker_code is None or worker_code == 0:
+        return proc.returncode or 1
+    return 128 - worker_code if worker_code < 0 else worker_code  # killed by signal N: 128+N
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog='python -m sbcore.launch', description=__doc__.split('\n')[0])
+    p.add_argument('--nproc', type=int, required=True, help='workers on this machine')
+    p.add_argument('--master-port', type=int, help='scheduler port (default: a free one)')
+    p.add_argument('--log-dir', default='msrun_logs', help='where msrun writes worker_<i>.log')
+    p.add_argument('--timeout', type=float, help='kill the whole job after this many seconds')
+    p.add_argument('script')
+    p.add_argument('script_args', nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.nproc < 1:
+        p.error(f'--nproc must be >= 1, got {args.nproc}')
+    return run(args.script, args.script_args, args.nproc, args.master_port, args.log_dir,
+               args.timeout)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Data-parallel training and evaluation with two real CPU workers started by ``msrun``.
+
+The workers run ``tools/train.py --launcher msrun`` on ``tests/configs/dist_toy.py`` (the toy
+regression task, no batch norm), through ``python -m sbcore.launch`` or ``tools/dist_train.sh``.
+Every rank dumps its full state (weights, optimizer moments, epoch, iteration) at ``before_train``
+and ``after_train``; the tests compare those dumps with each other and with one process trained
+in this test on the combined batch (2 workers x 4 = 8 per step).
+
+Tolerance 1e-5 (absolute) between the two-worker run and one process: the only difference is the
+order of floating-point sums (per-rank means averaged by all-reduce vs one mean over 8); measured
+difference ~6e-8. Between the two ranks the state must be bit-identical (same all-reduced sums).
+Each msrun launch is bounded by the launcher's --timeout and the subprocess's timeout.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pytest
+
+import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+import toy_components  # noqa: F401  (registers the toy model, dataset and metric)
+from sbcore import checkpoint as ckpt_io
+from sbcore import dist
+from sbcore.config import Config
+from sbcore.runner import Runner
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / 'tests' / 'configs' / 'dist_toy.py'
+CRASH_CONFIG = REPO / 'tests' / 'configs' / 'dist_toy_crash.py'
+LAUNCH_TIMEOUT = 150  # seconds for one two-worker launch (measured 15-25 s, ~26 s with a crash)
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env['PYTHONUNBUFFERED'] = '1'
+    # msrun starts workers with the `python` on PATH: make that this interpreter
+    env['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), env.get('PATH', '')])
+    return env
+
+
+def launch(args, tmp_path: Path, name: str, via_script: bool = False,
+           tool: str = 'train.py', extra_env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Two msrun workers running ``tools/<tool> args`` through ``python -m sbcore.launch`` (or
+    tools/dist_train.sh when ``via_script``); msrun logs in ``tmp_path/<name>_logs``."""
+    log_dir = tmp_path / f'{name}_logs'
+    if via_script:
+        env = dict(_env(), LOG_DIR=str(log_dir), TIMEOUT=str(LAUNCH_TIMEOUT), **(extra_env or {}))
+        cmd = ['bash', str(REPO / 'tools' / 'dist_train.sh'), *map(str, args[:1]), '2',
+               *map(str, args[1:])]
+    else:
+        env = dict(_env(), **(extra_env or {}))
+        cmd = [sys.executable, '-m', 'sbcore.launch', '--nproc', '2', '--log-dir', str(log_dir),
+               '--timeout', str(LAUNCH_TIMEOUT), str(REPO / 'tools' / tool),
+               *map(str, args), '--launcher', 'msrun']
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=LAUNCH_TIMEOUT + 60)
+    proc.log_dir = log_dir
+    return proc
+
+
+def explain(proc) -> str:
+    logs = ''.join(f'\n--- {p} (tail)\n' + '\n'.join(p.read_text(errors='replace').splitlines()[-30:])
+                   for p in sorted(Path(proc.log_dir).glob('worker_*.log')))
+    return f'exit {proc.returncode}\nstdout tail:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}{logs}'
+
+
+def load_state(work_dir: Path, rank: int, point: str) -> dict:
+    with np.load(work_dir / f'state_rank{rank}_{point}.npz') as f:
+        return {k: f[k] for k in f.files}
+
+
+def single_process_runner(work_dir: Path, **overrides) -> Runner:
+    """One process, batch 8 = the two workers' combined batch, same seed and config."""
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader['batch_size'] = 8
+    for key, value in overrides.items():
+        cfg[key] = value
+    return Runner(cfg)
+
+
+def assert_states_close(got: dict, want: dict, atol: float, what: str) -> None:
+    names = sorted(k for k in want if k.startswith(('model/', 'optimizer.')))
+    assert names and sorted(k for k in got if k.startswith(('model/', 'optimizer.'))) == names
+    assert any(k.startswith('optimizer.moment1.') for k in names)
+    for k in names:
+        np.testing.assert_allclose(got[k], want[k], rtol=0, atol=atol, err_msg=f'{what}: {k}')
+
+
+def test_two_workers_match_one_process_on_the_combined_batch(tmp_path):
+    work = tmp_path / 'dist'
+    proc = launch([CONFIG, '--work-dir', work], tmp_path, 'train')
+    assert proc.returncode == 0, explain(proc)
+
+    ranks = [load_state(work, r, 'after_train') for r in (0, 1)]
+    for rank, state in enumerate(ranks):
+        assert int(state['world_size']) == 2 and int(state['epoch']) == 1
+        assert int(state['iter']) == 8, f'rank {rank}: 32 samples per rank / batch 4'
+    for k in ranks[0]:  # all-reduced gradients: both ranks hold the very same state
+        np.testing.assert_array_equal(ranks[0][k], ranks[1][k], err_msg=k)
+
+    single = single_process_runner(tmp_path / 'single')
+    single.train()
+    want = load_state(tmp_path / 'single', 0, 'after_train')
+    # Adam's first moment is linear in the gradient: averaging twice (the reducer's mean and
+    # gradients_mean) would halve it, summing would double it; both fail here.
+    assert_states_close(ranks[0], want, atol=1e-5, what='2 workers vs 1 process')
+    assert float(ranks[0]['optimizer.learning_rate']) == pytest.approx(
+        float(want['optimizer.learning_rate']))
+
+    # rank 0 alone logs and checkpoints; auto_scale_lr saw the total batch of 2 x 4
+    run_log = (work / 'run.log').read_text()
+    assert 'auto_scale_lr: lr 0.05 x 2 (total batch 8 / base 4)' in run_log
+    assert 'Epoch(train) [1/1][8/8]' in run_log
+    assert 'Epoch(train)' not in (proc.log_dir / 'worker_1.log').read_text()
+    assert sorted(p.name for p in work.glob('*.ckpt')) == ['epoch_1.ckpt']
+
+    # distributed validation (21 samples: rank 1 gets one padding row) equals one process
+    # evaluating the same checkpoint
+    dist_metrics = json.loads((work / 'metrics.json').read_text())
+    evaluator = single_process_runner(tmp_path / 'eval', load_from=str(work / 'epoch_1.ckpt'),
+                                      test_dataloader=dict(single.cfg.val_dataloader),
+                                      test_evaluator=dict(single.cfg.val_evaluator))
+    one_metrics = evaluator.test()
+    assert dist_metrics['toy/count'] == one_metrics['toy/count'] == 21
+    assert dist_metrics['toy/unique_ids'] == 21
+    assert dist_metrics['toy/mse'] == pytest.approx(one_metrics['toy/mse'], rel=1e-6)
+
+    # the same through tools/eval.py --launcher msrun
+    evaluated = launch([CONFIG, work / 'epoch_1.ckpt', '--work-dir', tmp_path / 'dist_eval'],
+                       tmp_path, 'eval', tool='eval.py')
+    assert evaluated.returncode == 0, explain(evaluated)
+    eval_metrics = json.loads((tmp_path / 'dist_eval' / 'metrics.json').read_text())
+    assert eval_metrics['toy/count'] == eval_metrics['toy/unique_ids'] == 21
+    assert eval_metrics['toy/mse'] == pytest.approx(one_metrics['toy/mse'], rel=1e-6)
+
+
+def test_dead_worker_fails_the_launch_names_it_and_the_run_resumes(tmp_path):
+    work = tmp_path / 'run'
+    # MS_NODE_TIMEOUT: seconds MindSpore's scheduler waits for a silent node before it gives up
+    # (measured: the failed launch takes ~26 s with 8, ~46 s with the default)
+    crashed = launch([CRASH_CONFIG, '--work-dir', work], tmp_path, 'crash', via_script=True,
+                     extra_env=dict(MS_NODE_TIMEOUT='8'))
+    assert crashed.returncode == 3, explain(crashed)  # RankCrashHook's os._exit(3) on rank 1
+    worker_log = crashed.log_dir / 'worker_1.log'
+    assert 'sbcore.launch: rank 1 (pid ' in crashed.stderr, explain(crashed)
+    assert f'failed with exit code 3; its log: {worker_log}' in crashed.stderr
+    assert 'RankCrashHook: rank 1 dies at epoch 1' in crashed.stderr  # the log's tail is shown
+    assert sorted(p.name for p in work.glob('epoch_*.ckpt')) == ['epoch_1.ckpt']
+
+    # resume with both workers (the config without the crash) and finish the 3 epochs
+    resumed = launch([CONFIG, '--work-dir', work, '--resume', '--cfg-options',
+                      'train_cfg.max_epochs=3'], tmp_path, 'resume')
+    assert resumed.returncode == 0, explain(resumed)
+    arrays, meta = ckpt_io.load_checkpoint(work / 'epoch_1.ckpt')
+    starts = [load_state(work, r, 'before_train') for r in (0, 1)]
+    for rank, state in enumerate(starts):  # both ranks restored the checkpoint's exact state
+        assert (int(state['epoch']), int(state['iter'])) == (meta['epoch'], meta['iter']) == (1, 8)
+        for name, value in arrays.items():
+            key = name if name.startswith('optimizer.') else f'model/{name}'
+            np.testing.assert_array_equal(state[key].reshape(value.shape), value,
+                                          err_msg=f'rank {rank}: {key}')
+    ends = [load_state(work, r, 'after_train') for r in (0, 1)]
+    assert int(ends[0]['epoch']) == int(ends[1]['epoch']) == 3
+    assert int(ends[0]['iter']) == 24
+    for k in ends[0]:
+        np.testing.assert_array_equal(ends[0][k], ends[1][k], err_msg=k)
+
+    # ... and ended where an uninterrupted single process on the combined batch ends
+    single = single_process_runner(tmp_path / 'single', train_cfg=dict(max_epochs=3, val_interval=1))
+    single.train()
+    assert_states_close(ends[0], load_state(tmp_path / 'single', 0, 'after_train'), atol=1e-5,
+                        what='resumed 2 workers vs 1 process')
+    assert (work / 'last_checkpoint').read_text().strip() == 'epoch_3.ckpt'
+
+
+def test_msrun_launcher_outside_msrun_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv('MS_ROLE', raising=False)
+    with pytest.raises(RuntimeError, match='not started by msrun.*tools/dist_train.sh'):
+        Runner(toy_components.toy_config(tmp_path, launcher='msrun'))
+    assert not dist.is_distributed()
+
+
+def test_sync_bn_is_an_error_on_cpu(tmp_path):
+    cfg = toy_components.toy_config(tmp_path, env_cfg=dict(device='CPU', sync_bn=True))
+    with pytest.raises(NotImplementedError, match=r"env_cfg.sync_bn=True: .* device 'CPU'"):
+        Runner(cfg)
+
+
+def test_sync_bn_conversion_keeps_parameters_and_outputs():
+    """The cell surgery behind convert_sync_batchnorm, with local (non-syncing) SyncBatchNorms
+    (``process_groups=0`` needs no communication), so it runs on CPU in one process."""
+    import mindspore as ms
+    from mindspore import nn
+    net = nn.SequentialCell([nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, momentum=0.8), nn.ReLU(),
+                             nn.SequentialCell([nn.BatchNorm2d(4, eps=1e-3)])])
+    net[1].gamma.set_data(ms.Tensor(np.linspace(0.5, 2.0, 4, dtype=np.float32)))
+    before = {n: p.asnumpy().copy() for n, p in net.parameters_and_names()}
+    x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, 5, 5)).astype(np.float32))
+    net.set_train(True)
+    want = net(x).asnumpy()
+    converted = dist._swap_batchnorms(net, lambda bn: dist._sync_bn_like(bn, process_groups=0))
+    assert converted == 2
+    assert isinstance(net[1], nn.SyncBatchNorm) and isinstance(net[3][0], nn.SyncBatchNorm)
+    assert net[1].momentum == pytest.approx(0.2) and net[3][0].eps == pytest.approx(1e-3)
+    after = {n: p.asnumpy() for n, p in net.parameters_and_names()}
+    assert sorted(after) == sorted(before)
+    np.testing.assert_array_equal(after['1.gamma'], before['1.gamma'])
+    # training-mode output uses batch statistics: identical to the plain batch norm
+    np.testing.assert_allclose(net(x).asnumpy(), want, rtol=0, atol=1e-6)
