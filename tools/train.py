@@ -3,7 +3,7 @@
 Examples:
     python tools/train.py configs/simple_baseline/coco/res50_256x192.py
     python tools/train.py --config CFG --resume                     # latest checkpoint of work_dir
-    msrun --worker_num=2 --local_worker_num=2 python tools/train.py --config CFG --launcher msrun
+    bash tools/dist_train.sh CFG 2                                 # two workers through msrun
 """
 from __future__ import annotations
 
