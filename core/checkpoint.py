@@ -144,6 +144,22 @@ def list_checkpoints(work_dir: Union[str, Path]) -> List[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
+def remove_stale_temporaries(work_dir: Union[str, Path]) -> List[Path]:
+    """Delete what a process killed while saving left behind: ``.saving-*`` folders (each may hold
+    a partial checkpoint as big as a full one) and ``.last_checkpoint.*.tmp`` files. Only call
+    this when no other process is saving into ``work_dir``. Returns what was removed."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return []
+    stale = sorted(list(work_dir.glob('.saving-*')) + list(work_dir.glob(f'.{POINTER}.*.tmp')))
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
+
+
 def find_latest_checkpoint(work_dir: Union[str, Path], log=None) -> Optional[Path]:
     """The newest checkpoint of ``work_dir`` that loads, or None.
 

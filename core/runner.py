@@ -228,8 +228,8 @@ class Runner:
         if 'lr' in opt_cfg:
             _check_number('optim_wrapper.optimizer.lr', opt_cfg['lr'], integer=False)
         if optim.get('clip_grad'):
-            _check_number('optim_wrapper.clip_grad.max_norm', dict(optim['clip_grad']).get('max_norm'),
-                          integer=False)
+            _check_number('optim_wrapper.clip_grad.max_norm',
+                          dict(optim['clip_grad']).get('max_norm'), integer=False)
         self.base_lr = float(opt_cfg.get('lr', 1e-3))
         scale = dict(self.cfg.get('auto_scale_lr') or {})
         if scale.get('enable'):

@@ -64,6 +64,11 @@ class CheckpointHook(Hook):
             self.best_score = score
             self._new_best = True
 
+    def before_train(self, runner) -> None:
+        if is_main_process():  # the only writer: nothing else is saving into work_dir now
+            for path in ckpt_io.remove_stale_temporaries(runner.work_dir):
+                runner.logger.warning(f'removed {path.name}, left by a run killed while saving')
+
     def before_save_checkpoint(self, runner, checkpoint) -> None:
         checkpoint['meta']['best'] = dict(metric=self.save_best, score=self.best_score,
                                           path=self.best_path)

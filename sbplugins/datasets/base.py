@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from sbcore.data import Compose
+from sbplugins.transforms.loading import LoadImage
 
 from .dataset_info import build_metainfo
 
@@ -36,9 +38,32 @@ class BaseTopdownDataset:
         self.test_mode = test_mode
         self.pipeline = Compose(pipeline)
         self.data_list: List[Dict[str, Any]] = self.load_data_list()
+        self._check_images_exist()
 
     def load_data_list(self) -> List[Dict[str, Any]]:
         raise NotImplementedError
+
+    def _check_images_exist(self) -> None:
+        """Fail when the dataset is built, not at the first batch of a long run, when the images
+        are not where the instances say (a wrong ``data_root`` or ``data_prefix``): every distinct
+        image folder and the first instance's file must exist. Only for pipelines that read
+        images (``LoadImage``); a missing file further down still fails when read, with its path.
+        """
+        reads_images = any(isinstance(t, LoadImage) for t in self.pipeline.transforms)
+        if not self.data_list or not reads_images:
+            return
+        folders = sorted({os.path.dirname(d['img_path'])
+                          for d in self.data_list if 'img_path' in d})
+        missing = [f for f in folders if not os.path.isdir(f or '.')]
+        if missing:
+            raise FileNotFoundError(
+                f'{type(self).__name__}: image folder(s) {missing[:5]} not found '
+                f'(data_root + data_prefix["img"]); {len(self.data_list)} instances read images '
+                f'there')
+        first = self.data_list[0].get('img_path')
+        if first is not None and not os.path.isfile(first):
+            raise FileNotFoundError(f'{type(self).__name__}: image file {first!r} (instance 0) not '
+                                    f'found; is data_prefix["img"] right?')
 
     def __len__(self) -> int:
         return len(self.data_list)

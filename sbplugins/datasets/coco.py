@@ -34,8 +34,9 @@ class CocoDataset(BaseTopdownDataset):
 
     Ground-truth boxes (no ``bbox_file``): a person annotation becomes a sample when it is not crowd,
     has at least one labelled keypoint (v > 0; v = 1 and v = 2 both count), its annotation ``area``
-    is > 0 and its box survives the reference's clipping to the image (``clip_bbox_xywh``). Boxes of
-    zero or negative size are silently dropped by that rule, not reported as errors.
+    is > 0 and its box survives the reference's clipping to the image (``clip_bbox_xywh``). That rule
+    keeps a zero or negative width/height as 0 (x2 = x1 + max(0, w - 1)) and drops only boxes
+    starting outside the image or with ``area`` <= 0; neither is reported as an error.
 
     Detection boxes (``bbox_file``, a list of ``{image_id, category_id, bbox, score}``): category 1
     with ``score >= det_score_thr``, kept as given (no clipping), keypoints zero and all visible

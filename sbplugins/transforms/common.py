@@ -164,6 +164,8 @@ class RandomHalfBody:
             ids = self._select(visible[i], upper, lower, rng)
             if ids is None:
                 continue
+            if not (scale[i] > 0).all():
+                continue  # a degenerate (0 x 0) box has no aspect ratio to keep: leave it
             points = keypoints[i, ids]
             w, h = points.max(axis=0) - points.min(axis=0)
             aspect = scale[i, 0] / scale[i, 1]
