@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import os
+
 import numpy as np
 
 from .registries import TRANSFORMS
@@ -106,7 +108,9 @@ class DataLoader:
             raise ValueError(f'dataset {type(dataset).__name__} is empty')
         self.dataset = dataset
         self.batch_size = batch_size
-        self.num_workers = max(0, int(num_workers))
+        # MindSpore refuses more parallel workers than CPUs; recipes written for 8-core hosts
+        # (num_workers=4) still run on a 2-core machine.
+        self.num_workers = min(max(0, int(num_workers)), os.cpu_count() or 1)
         self.drop_last = drop_last
         self.sampler = EpochSampler(len(dataset), shuffle, seed, rank, world_size)
         self.epoch = 0

@@ -40,7 +40,7 @@ KNOWN_KEYS = {
     'default_hooks', 'custom_hooks', 'visualization',
 }
 TRAIN_CFG_KEYS = {'max_epochs', 'val_interval', 'val_begin', 'nonfinite_loss'}
-ENV_CFG_KEYS = {'device', 'jit', 'num_threads', 'sync_bn'}
+ENV_CFG_KEYS = {'device', 'jit', 'jit_inference', 'num_threads', 'sync_bn'}
 OPTIM_KEYS = {'optimizer', 'clip_grad', 'amp', 'loss_scale'}
 
 DEFAULT_HOOKS = dict(
@@ -86,7 +86,11 @@ class Runner:
         env_cfg = dict(self.cfg.get('env_cfg') or {})
         _check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
         self.device = env_cfg.get('device', os.environ.get('SBPOSE_DEVICE', 'CPU'))
-        self.use_jit = bool(env_cfg.get('jit', True))
+        # Training step: compiled (mindspore.jit) by default, except on CPU, where a compiled
+        # value_and_grad of a ResNet-18 pose model hung (100% CPU, no progress) on its 33rd call in
+        # MindSpore 2.10 while PyNative ran on (docs/benchmarks.md). Inference: compiled.
+        self.use_jit = bool(env_cfg.get('jit', self.device.upper() != 'CPU'))
+        self.jit_inference = bool(env_cfg.get('jit_inference', True))
 
         dist.init_dist(self.cfg.get('launcher', 'none'))
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
@@ -103,7 +107,10 @@ class Runner:
         if dist.is_main_process():
             Path(self.work_dir).mkdir(parents=True, exist_ok=True)
         self.logger = get_logger(self.work_dir, self.rank)
-        self.logger.info(f'environment: device={self.device} jit={self.use_jit} '
+        self.logger.info(f'environment: device={self.device} '
+                         f'training step={"compiled" if self.use_jit else "PyNative"} '
+                         f'inference={"compiled" if self.jit_inference else "PyNative"} '
+                         f'runtime_num_threads={ms.get_context("runtime_num_threads")} '
                          f'ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "<unset>")} '
                          f'world_size={self.world_size} rank={self.rank} seed={self.seed}')
         if dist.is_main_process():
@@ -115,6 +122,8 @@ class Runner:
         if env_cfg.get('sync_bn'):  # raises where MindSpore has no SyncBatchNorm (CPU)
             n_bn = dist.convert_sync_batchnorm(self.model, self.device)
             self.logger.info(f'sync_bn: {n_bn} batch-norm layers synchronised across ranks')
+        if self.jit_inference:  # inference: PyNative 0.8x PyTorch, compiled 1.13x (docs/benchmarks.md)
+            self.model.construct = ms.jit(self.model.construct)
         self.hooks: List[Hook] = self._build_hooks()
         self.epoch = 0
         self.iter = 0

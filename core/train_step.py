@@ -24,11 +24,12 @@ class TrainStep:
             CPU by MindSpore), or None.
         grad_reducer: ``nn.DistributedGradReducer`` in data-parallel runs, or None.
         nonfinite: 'stop' (the caller raises) or 'skip' (the update is not applied).
+        jit_level: ``mindspore.jit``'s optimisation level, 'O0' or 'O1' (docs/benchmarks.md).
     """
 
     def __init__(self, model: nn.Cell, optimizer: nn.Optimizer, use_jit: bool = True,
                  clip_grad: Optional[dict] = None, loss_scale: Optional[float] = None,
-                 grad_reducer: Optional[nn.Cell] = None):
+                 grad_reducer: Optional[nn.Cell] = None, jit_level: str = 'O0'):
         self.model = model
         self.optimizer = optimizer
         self.max_norm = None if not clip_grad else float(clip_grad['max_norm'])
@@ -58,8 +59,9 @@ class TrainStep:
                 grads = ops.clip_by_global_norm(grads, self.max_norm)
             return optimizer(grads)
 
-        self._grads = ms.jit(grads_fn) if use_jit else grads_fn
-        self._apply = ms.jit(apply_fn) if use_jit else apply_fn
+        self.jit_level = jit_level if use_jit else None
+        self._grads = ms.jit(grads_fn, jit_level=jit_level) if use_jit else grads_fn
+        self._apply = ms.jit(apply_fn, jit_level=jit_level) if use_jit else apply_fn
 
     def __call__(self, *inputs: ms.Tensor, skip_update: Optional[callable] = None
                  ) -> Tuple[ms.Tensor, Sequence[ms.Tensor], bool]:

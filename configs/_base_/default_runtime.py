@@ -7,8 +7,9 @@ default_hooks = dict(
                     rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# device: CPU, GPU or Ascend. jit: compile the training step with mindspore.jit.
-env_cfg = dict(device='CPU', jit=True)
+# device: CPU, GPU or Ascend. jit: compile the training step with mindspore.jit (default: on,
+# except on CPU, see docs/benchmarks.md); jit_inference: compile the network for evaluation.
+env_cfg = dict(device='CPU')
 seed = 0
 launcher = 'none'
 load_from = None

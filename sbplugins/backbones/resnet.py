@@ -106,7 +106,6 @@ ARCH_SETTINGS = {
     101: (Bottleneck, (3, 4, 23, 3)),
     152: (Bottleneck, (3, 8, 36, 3)),
 }
-STAGE_PLANES = (64, 128, 256, 512)
 
 
 def make_stage(block: type, in_channels: int, planes: int, num_blocks: int,
@@ -134,6 +133,9 @@ class ResNet(nn.Cell):
             always normalise with the running statistics (and never update them).
         norm_eval: every BN of the backbone uses running statistics, also in training.
         out_indices: stages (0..3) whose outputs are returned.
+        base_channels: stem width; stage i has base_channels * 2**i planes. 64 is the paper's
+            ResNet (and the only width official weights fit); narrower networks are for small
+            budgets such as the CPU main job.
 
     ``construct(x (N, in_channels, H, W))`` returns the feature map of the single requested stage,
     e.g. (N, 2048, H/32, W/32) for ResNet-50 with ``out_indices=(3,)``, or a tuple of maps
@@ -141,7 +143,8 @@ class ResNet(nn.Cell):
     """
 
     def __init__(self, depth: int = 50, in_channels: int = 3, frozen_stages: int = -1,
-                 norm_eval: bool = False, out_indices: Sequence[int] = (3,)):
+                 norm_eval: bool = False, out_indices: Sequence[int] = (3,),
+                 base_channels: int = 64):
         super().__init__()
         if depth not in ARCH_SETTINGS:
             raise ValueError(f'ResNet: depth={depth!r} is not supported; expected one of '
@@ -158,15 +161,18 @@ class ResNet(nn.Cell):
         self.norm_eval = norm_eval
         block, stage_blocks = ARCH_SETTINGS[depth]
 
-        self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, pad_mode='pad', padding=3,
+        if base_channels < 1:
+            raise ValueError(f'ResNet: base_channels={base_channels!r}; expected >= 1')
+        self.conv1 = nn.Conv2d(in_channels, base_channels, 7, stride=2, pad_mode='pad', padding=3,
                                has_bias=False,
                                weight_init=HeNormal(mode='fan_out', nonlinearity='relu'))
-        self.bn1 = batch_norm(64)
+        self.bn1 = batch_norm(base_channels)
         self.relu = nn.ReLU()
         self.maxpool = SymmetricMaxPool2d(3, 2, 1)
-        channels = 64
+        channels = base_channels
         stages = []
-        for index, (planes, num_blocks) in enumerate(zip(STAGE_PLANES, stage_blocks)):
+        widths = [base_channels * 2 ** i for i in range(4)]
+        for index, (planes, num_blocks) in enumerate(zip(widths, stage_blocks)):
             stages.append(make_stage(block, channels, planes, num_blocks, 1 if index == 0 else 2))
             channels = planes * block.expansion
         self.layer1, self.layer2, self.layer3, self.layer4 = stages

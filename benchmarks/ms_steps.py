@@ -1,0 +1,175 @@
+"""The MindSpore side of the benchmarks: the model from a config, step variants, a timer.
+
+Shared by ``tools/benchmark.py`` and ``benchmarks/compare_torch.py`` so both time exactly the same
+calls. Train variants (what ``--variant`` names):
+
+- ``pynative``: ``sbcore.train_step.TrainStep(use_jit=False)``, eager kernels one by one.
+- ``jit``: ``TrainStep(use_jit=True)``, the project's step (two compiled functions, host loss
+  check in between).
+- ``jit-fused``: one ``mindspore.jit`` function computing the gradients and applying them
+  (no host check; the upper bound of what fusing the two halves buys).
+"""
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore loads)
+import mindspore as ms
+from sbcore.config import Config
+from sbcore.registries import MODELS, OPTIMIZERS
+from sbcore.train_step import TrainStep
+
+TRAIN_VARIANTS = ('pynative', 'jit', 'jit-fused')
+COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (Linux ``ru_maxrss`` is KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def time_calls(fn: Callable[[], object], iters: int, warmup: int = 1) -> List[float]:
+    """Seconds of each of ``iters`` calls of ``fn`` after ``warmup`` untimed calls.
+
+    ``fn`` must block until its result is ready (call ``.asnumpy()`` on a MindSpore output).
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def median(values: List[float]) -> float:
+    return float(statistics.median(values)) if values else float('nan')
+
+
+def apply_context(num_threads: Optional[int] = None, inter_op: Optional[int] = None,
+                  graph_kernel: bool = False) -> Dict[str, object]:
+    """Process-wide MindSpore settings under test; returns what was set (for the JSON)."""
+    applied: Dict[str, object] = {}
+    if num_threads:
+        ms.set_context(runtime_num_threads=int(num_threads))
+        applied['runtime_num_threads'] = int(num_threads)
+    if inter_op:
+        ms.set_context(inter_op_parallel_num=int(inter_op))
+        applied['inter_op_parallel_num'] = int(inter_op)
+    if graph_kernel:
+        ms.set_context(enable_graph_kernel=True)
+        applied['enable_graph_kernel'] = True
+    applied['runtime_num_threads_now'] = ms.get_context('runtime_num_threads')
+    applied['ONEDNN_MAX_CPU_ISA'] = os.environ.get('ONEDNN_MAX_CPU_ISA', '<unset>')
+    applied['OMP_NUM_THREADS'] = os.environ.get('OMP_NUM_THREADS', '<unset>')
+    return applied
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_model(cfg: Config) -> ms.nn.Cell:
+    """The config's estimator with random weights (``pretrained`` is dropped: speed only)."""
+    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    model_cfg['pretrained'] = None
+    model = MODELS.build(model_cfg)
+    num_joints = int(cfg.model.head.out_channels)  # the flip test needs some left/right pairing
+    model.dataset_meta = dict(flip_indices=COCO_FLIP_INDICES if num_joints == 17
+                              else list(range(num_joints)))
+    return model
+
+
+def input_geometry(cfg: Config) -> Tuple[int, int, int, int, int]:
+    """``(width, height, heatmap_width, heatmap_height, num_joints)`` from the model's codec."""
+    codec = cfg.model.codec
+    (w, h), (hw, hh) = codec.input_size, codec.heatmap_size
+    return int(w), int(h), int(hw), int(hh), int(cfg.model.head.out_channels)
+
+
+def synthetic_batch(cfg: Config, batch_size: int, seed: int = 0) -> Tuple[np.ndarray, ...]:
+    """``(inputs (N,3,H,W), heatmaps (N,K,h,w), keypoint_weights (N,K))`` float32, seeded."""
+    w, h, hw, hh, k = input_geometry(cfg)
+    rng = np.random.default_rng(seed)
+    inputs = rng.standard_normal((batch_size, 3, h, w), dtype=np.float32)
+    heatmaps = rng.random((batch_size, k, hh, hw), dtype=np.float32)
+    weights = np.ones((batch_size, k), np.float32)
+    return inputs, heatmaps, weights
+
+
+def build_optimizer(cfg: Config, model: ms.nn.Cell) -> ms.nn.Optimizer:
+    opt_cfg = dict((cfg.get('optim_wrapper') or {}).get('optimizer') or dict(type='Adam', lr=1e-3))
+    return OPTIMIZERS.build(opt_cfg, params=model.trainable_params())
+
+
+def make_train_step(cfg: Config, variant: str, batch_size: int, jit_level: str = 'O0',
+                    amp: Optional[str] = None) -> Tuple[Callable[[], float], ms.nn.Cell]:
+    """A no-argument callable running one training step on a fixed batch; returns the loss.
+
+    ``jit_level`` is passed to ``mindspore.jit`` (the context's ``jit_config`` does not reach
+    functions compiled with ``mindspore.jit``, which carry their own level, 'O0' by default).
+    ``amp``: ``mindspore.amp.auto_mixed_precision`` level (float16 compute), as the runner's
+    ``optim_wrapper.amp`` does.
+    """
+    if variant not in TRAIN_VARIANTS:
+        raise ValueError(f'train variant {variant!r} is not one of {TRAIN_VARIANTS}')
+    model = build_model(cfg)
+    model.set_train(True)
+    if amp:
+        ms.amp.auto_mixed_precision(model, amp)
+    optimizer = build_optimizer(cfg, model)
+    inputs = tuple(ms.Tensor(a) for a in synthetic_batch(cfg, batch_size))
+    if variant in ('pynative', 'jit'):
+        step = TrainStep(model, optimizer, use_jit=(variant == 'jit'), jit_level=jit_level)
+
+        def run() -> float:
+            return float(step(*inputs)[0].asnumpy())
+        return run, model
+
+    def forward(*args):
+        return model.loss(*args)[0]
+
+    value_and_grad = ms.value_and_grad(forward, None, optimizer.parameters)
+
+    @ms.jit(jit_level=jit_level)
+    def fused(*args):
+        loss, grads = value_and_grad(*args)
+        optimizer(grads)
+        return loss
+
+    def run_fused() -> float:
+        return float(fused(*inputs).asnumpy())
+    return run_fused, model
+
+
+INFER_VARIANTS = ('pynative', 'jit', 'jit-construct')
+
+
+def make_infer(cfg: Config, batch_size: int, flip_test: bool, variant: str = 'pynative'
+               ) -> Tuple[Callable[[], np.ndarray], ms.nn.Cell]:
+    """A no-argument callable: ``predict_heatmaps`` on a fixed normalised batch (eval-mode BN).
+
+    ``variant``: ``pynative`` (the estimator as it is), ``jit`` (the process switched to graph
+    mode, so calling the cell compiles ``construct``) or ``jit-construct`` (only this model's
+    ``construct`` wrapped in ``mindspore.jit``, the process stays in PyNative mode).
+    """
+    if variant not in INFER_VARIANTS:
+        raise ValueError(f'infer variant {variant!r} is not one of {INFER_VARIANTS}')
+    if variant == 'jit':
+        ms.set_context(mode=ms.GRAPH_MODE)
+    model = build_model(cfg)
+    if variant == 'jit-construct':
+        model.construct = ms.jit(model.construct)
+    model.test_cfg = dict(model.test_cfg, flip_test=flip_test)
+    inputs = synthetic_batch(cfg, batch_size)[0]
+    return (lambda: model.predict_heatmaps(inputs)), model
