@@ -1,9 +1,8 @@
 """Data pipelines and the data loader (MindSpore GeneratorDataset with a seeded, sharded sampler)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
-
 import os
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
