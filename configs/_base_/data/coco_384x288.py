@@ -1,10 +1,5 @@
-"""COCO top-down data at 384x288: official augmentation, detection boxes for validation.
-
-Layout under data/coco/ (link your COCO folder there, as the official code expects):
-annotations/person_keypoints_{train,val}2017.json, train2017/, val2017/ and
-person_detection_results/COCO_val2017_detections_AP_H_56_person.json.
-"""
-_data_root = 'data/coco/'
+"""COCO top-down data at 384x288: coco_256x192.py with the crop and heatmap sizes changed."""
+_base_ = ['./coco_256x192.py']
 _codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3.0)
 
 # Official draw order: scale, rotation, then flip.
@@ -23,17 +18,6 @@ _val_pipeline = [
     dict(type='TopdownAffine', input_size=(288, 384)),
     dict(type='PackPoseInputs'),
 ]
-train_dataloader = dict(
-    batch_size=32, num_workers=4, shuffle=True,
-    dataset=dict(type='CocoDataset', data_root=_data_root,
-                 ann_file='annotations/person_keypoints_train2017.json',
-                 data_prefix=dict(img='train2017/'), pipeline=_train_pipeline))
-val_dataloader = dict(
-    batch_size=32, num_workers=4, shuffle=False,
-    dataset=dict(type='CocoDataset', data_root=_data_root,
-                 ann_file='annotations/person_keypoints_val2017.json',
-                 bbox_file='person_detection_results/COCO_val2017_detections_AP_H_56_person.json',
-                 data_prefix=dict(img='val2017/'), test_mode=True, pipeline=_val_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=_train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=_val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=_data_root + 'annotations/person_keypoints_val2017.json')
-test_evaluator = val_evaluator
