@@ -31,9 +31,15 @@ def shared_data() -> Path:
 def coco_sample(shared_data) -> dict:
     """Paths of the real COCO sample: images/, annotation file, detection file."""
     root = shared_data / 'coco_sample'
-    return dict(root=root, img_dir=root / 'images',
-                ann_file=root / 'annotations' / 'person_keypoints_sample.json',
-                det_file=root / 'person_detection_results' / 'sample_detections_AP_H_56_person.json')
+    ann_file = root / 'annotations' / 'person_keypoints_sample.json'
+    # cfg_options pointing tests/configs/coco_sample_res18.py at this sample
+    cfg_options = {f'{key}.dataset.data_root': str(root) + '/'
+                   for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+    cfg_options.update({'val_evaluator.ann_file': str(ann_file),
+                        'test_evaluator.ann_file': str(ann_file)})
+    return dict(root=root, img_dir=root / 'images', ann_file=ann_file,
+                det_file=root / 'person_detection_results' / 'sample_detections_AP_H_56_person.json',
+                cfg_options=cfg_options)
 
 
 @pytest.fixture(scope='session')

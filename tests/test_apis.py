@@ -25,16 +25,6 @@ IMAGE_40083 = '000000040083.jpg'  # several people
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
-def sample_options(coco_sample) -> dict:
-    """cfg_options pointing the test config at the shared COCO sample."""
-    root = str(coco_sample['root']) + '/'
-    return {'train_dataloader.dataset.data_root': root,
-            'val_dataloader.dataset.data_root': root,
-            'test_dataloader.dataset.data_root': root,
-            'val_evaluator.ann_file': str(coco_sample['ann_file']),
-            'test_evaluator.ann_file': str(coco_sample['ann_file'])}
-
-
 def gt_boxes(coco_sample, file_name: str) -> np.ndarray:
     """(N, 4) xywh boxes of the image's non-crowd annotated persons with keypoints."""
     coco = json.loads(Path(coco_sample['ann_file']).read_text())
@@ -60,7 +50,7 @@ def padded_box_limits(bbox: np.ndarray, aspect: float = 192 / 256, padding: floa
 @pytest.fixture(scope='module')
 def model(coco_sample):
     mindspore.set_seed(1)
-    return init_model(CONFIG, cfg_options=sample_options(coco_sample))
+    return init_model(CONFIG, cfg_options=coco_sample['cfg_options'])
 
 
 @pytest.fixture(scope='module')
@@ -84,12 +74,12 @@ def test_checkpoint_weights_reach_kernels_that_already_ran(model, checkpoint, co
     crop = np.random.default_rng(0).normal(size=(1, 3, 256, 192)).astype(np.float32)
     expected = model(mindspore.Tensor(crop)).asnumpy()
     mindspore.set_seed(2)
-    other = init_model(CONFIG, cfg_options=sample_options(coco_sample))
+    other = init_model(CONFIG, cfg_options=coco_sample['cfg_options'])
     before = other(mindspore.Tensor(crop)).asnumpy()
     assert np.abs(before - expected).max() > 1e-9  # different random init
     load_model_weights(other, str(checkpoint))
     np.testing.assert_array_equal(other(mindspore.Tensor(crop)).asnumpy(), expected)
-    loaded = init_model(CONFIG, str(checkpoint), cfg_options=sample_options(coco_sample))
+    loaded = init_model(CONFIG, str(checkpoint), cfg_options=coco_sample['cfg_options'])
     np.testing.assert_array_equal(loaded(mindspore.Tensor(crop)).asnumpy(), expected)
 
 

@@ -27,17 +27,8 @@ CONFIG = 'tests/configs/coco_sample_res18.py'
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
-def sample_options(coco_sample) -> dict:
-    root = str(coco_sample['root']) + '/'
-    return {'train_dataloader.dataset.data_root': root,
-            'val_dataloader.dataset.data_root': root,
-            'test_dataloader.dataset.data_root': root,
-            'val_evaluator.ann_file': str(coco_sample['ann_file']),
-            'test_evaluator.ann_file': str(coco_sample['ann_file'])}
-
-
 def cli_options(coco_sample, **extra) -> list:
-    return ['--cfg-options'] + [f'{k}={v}' for k, v in {**sample_options(coco_sample),
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in {**coco_sample['cfg_options'],
                                                           **extra}.items()]
 
 
@@ -59,7 +50,7 @@ def load_tool_module(name: str):
 @pytest.fixture(scope='module')
 def checkpoint(coco_sample, tmp_path_factory):
     mindspore.set_seed(3)
-    model = init_model(REPO_ROOT / CONFIG, cfg_options=sample_options(coco_sample))
+    model = init_model(REPO_ROOT / CONFIG, cfg_options=coco_sample['cfg_options'])
     path = tmp_path_factory.mktemp('tools_ckpt') / 'random_r18.ckpt'
     save_checkpoint(path, {n: p.asnumpy() for n, p in model.parameters_and_names()}, {})
     return path
@@ -131,7 +122,7 @@ def test_export_flip_test_mindir_loads_and_matches(coco_sample, checkpoint, tmp_
     assert re.search(r'max abs diff [0-9.e+-]+', proc.stdout)
     # Independently of the tool's own check: load the file here and compare on another input.
     graph = nn.GraphCell(mindspore.load(str(out)))
-    model = init_model(REPO_ROOT / CONFIG, str(checkpoint), cfg_options=sample_options(coco_sample))
+    model = init_model(REPO_ROOT / CONFIG, str(checkpoint), cfg_options=coco_sample['cfg_options'])
     pixels = np.random.default_rng(7).integers(0, 256, (2, 256, 192, 3), dtype=np.uint8)
     inputs = model.preprocess(pixels)
     exported = graph(mindspore.Tensor(inputs)).asnumpy()
@@ -182,7 +173,7 @@ def test_analyze_logs_plots_a_real_training_log(coco_sample, tmp_path):
     assert missing.returncode != 0 and 'logged keys' in missing.stderr
     # A runner checkpoint (weights + optimizer state) loads for inference.
     model = init_model(REPO_ROOT / CONFIG, str(work_dir / 'epoch_2.ckpt'),
-                       cfg_options=sample_options(coco_sample))
+                       cfg_options=coco_sample['cfg_options'])
     assert not model.training
 
 
