@@ -8,6 +8,8 @@ BN rename rule only, so a matching output also proves the names and weight layou
 import sbcore  # noqa: F401  (before mindspore: ONEDNN_MAX_CPU_ISA)
 
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -20,7 +22,7 @@ import mindspore
 from mindspore import Tensor
 from sbcore.registries import MODELS
 
-from sbplugins.backbones.resnet import ResNet, SymmetricMaxPool2d
+from sbplugins.backbones.resnet import ResNet, symmetric_max_pool
 from sbplugins.heads.deconv_head import DeconvHead
 from sbplugins.losses.mse_loss import KeypointMSELoss
 
@@ -223,12 +225,50 @@ def test_bad_arguments_are_named():
 
 
 # ---- numerics against PyTorch ---------------------------------------------------------------
-@pytest.mark.parametrize('shape', [(2, 3, 9, 7), (1, 2, 8, 6)])
+@pytest.mark.parametrize('shape', [(2, 3, 9, 7), (1, 2, 8, 6), (2, 4, 64, 48)])
 def test_maxpool_pads_symmetrically_like_pytorch(shape):
-    x = np.random.default_rng(0).normal(-5.0, 1.0, shape).astype(np.float32)  # all negative-ish:
+    rng = np.random.default_rng(0)
+    x = rng.normal(-5.0, 1.0, shape).astype(np.float32)  # all negative-ish:
     # a zero pad would win the max at the borders, a bottom/right-only pad would shift windows
-    ours = SymmetricMaxPool2d(3, 2, 1)(Tensor(x)).asnumpy()
-    np.testing.assert_array_equal(ours, F.max_pool2d(torch.from_numpy(x), 3, 2, 1).numpy())
+    pool = symmetric_max_pool(3, 2, 1)
+    ours = pool(Tensor(x)).asnumpy()
+    tx = torch.from_numpy(x).requires_grad_(True)
+    theirs = F.max_pool2d(tx, 3, 2, 1)
+    np.testing.assert_array_equal(ours, theirs.detach().numpy())
+    upstream = rng.standard_normal(theirs.shape).astype(np.float32)
+    theirs.backward(torch.from_numpy(upstream))
+    grad = mindspore.grad(lambda t: (pool(t) * Tensor(upstream)).sum())(Tensor(x)).asnumpy()
+    np.testing.assert_array_equal(grad, tx.grad.numpy())
+
+
+COMPILED_GRAD_CALLS = """
+import sbcore
+import numpy as np, mindspore as ms
+from sbplugins.backbones.resnet import ResNet, symmetric_max_pool
+net = ResNet(18, base_channels=8)
+net.set_train(True)
+def loss(x):
+    out = net(x)
+    out = out[-1] if isinstance(out, (tuple, list)) else out
+    return (out * out).mean()
+step = ms.jit(ms.value_and_grad(loss, None, net.trainable_params()))
+x = ms.Tensor(np.random.default_rng(0).standard_normal((2, 3, 64, 48)).astype(np.float32))
+for _ in range(40):
+    value, _ = step(x)
+    float(value.asnumpy())
+print('done 40')
+"""
+
+
+def test_compiled_backbone_gradient_survives_many_calls(tmp_path):
+    """Regression: ``ops.pad`` inside the compiled gradient hung on the 34th call (MindSpore 2.10
+    CPU). Run in a subprocess so a hang fails the test instead of stalling the suite."""
+    script = tmp_path / 'compiled_grad_calls.py'  # mindspore.jit needs a source file
+    script.write_text(COMPILED_GRAD_CALLS)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'done 40' in result.stdout
 
 
 @pytest.mark.parametrize('kernel', [4, 3, 2])

@@ -34,19 +34,16 @@ def batch_norm(num_features: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(num_features, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
-class SymmetricMaxPool2d(nn.Cell):
-    """Max-pool with PyTorch's symmetric padding: pad every side with -inf, then pool 'valid'.
+def symmetric_max_pool(kernel_size: int = 3, stride: int = 2, padding: int = 1) -> nn.MaxPool2d:
+    """Max-pool padded like PyTorch's: ``padding`` on every side, padded cells never win.
 
-    (N, C, H, W) -> (N, C, (H + 2p - k) // s + 1, (W + 2p - k) // s + 1).
+    (N, C, H, W) -> (N, C, (H + 2p - k) // s + 1, (W + 2p - k) // s + 1). MindSpore's own
+    ``pad_mode='pad'`` equals ``torch.nn.functional.max_pool2d`` exactly, forward and backward
+    (tests/test_models.py). Not ``ops.pad(-inf)`` + a 'valid' pool: the gradient of ``ops.pad``
+    inside a ``mindspore.jit`` function hangs on its 34th call on CPU (MindSpore 2.10, measured;
+    docs/benchmarks.md).
     """
-
-    def __init__(self, kernel_size: int = 3, stride: int = 2, padding: int = 1):
-        super().__init__()
-        self.paddings = (padding, padding, padding, padding)
-        self.pool = nn.MaxPool2d(kernel_size=kernel_size, stride=stride, pad_mode='valid')
-
-    def construct(self, x):
-        return self.pool(ops.pad(x, self.paddings, mode='constant', value=float('-inf')))
+    return nn.MaxPool2d(kernel_size=kernel_size, stride=stride, pad_mode='pad', padding=padding)
 
 
 class BasicBlock(nn.Cell):
@@ -168,7 +165,7 @@ class ResNet(nn.Cell):
                                weight_init=HeNormal(mode='fan_out', nonlinearity='relu'))
         self.bn1 = batch_norm(base_channels)
         self.relu = nn.ReLU()
-        self.maxpool = SymmetricMaxPool2d(3, 2, 1)
+        self.maxpool = symmetric_max_pool(3, 2, 1)
         channels = base_channels
         stages = []
         widths = [base_channels * 2 ** i for i in range(4)]
