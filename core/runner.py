@@ -72,6 +72,17 @@ def _check_number(where: str, value: Any, integer: bool = True) -> None:
                         f'got {value!r} ({type(value).__name__})')
 
 
+def compile_inference(model: nn.Cell) -> nn.Cell:
+    """Compile ``model``'s forward pass with ``mindspore.jit`` (in place; returns the model).
+
+    Inference on CPU measured 1.13x PyTorch compiled vs 0.80x in PyNative (docs/benchmarks.md).
+    Each new input shape compiles once (about 1 s for ResNet-50), so callers with varying batch
+    sizes should round them to a few sizes (``sbplugins.apis.inference_topdown`` does).
+    """
+    model.construct = ms.jit(model.construct)
+    return model
+
+
 class Runner:
     """Args:
         cfg: the merged config (a ``Config`` or a dict); ``work_dir`` is required.
@@ -86,10 +97,9 @@ class Runner:
         env_cfg = dict(self.cfg.get('env_cfg') or {})
         _check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
         self.device = env_cfg.get('device', os.environ.get('SBPOSE_DEVICE', 'CPU'))
-        # Training step: compiled (mindspore.jit) by default, except on CPU, where a compiled
-        # value_and_grad of a ResNet-18 pose model hung (100% CPU, no progress) on its 33rd call in
-        # MindSpore 2.10 while PyNative ran on (docs/benchmarks.md). Inference: compiled.
-        self.use_jit = bool(env_cfg.get('jit', self.device.upper() != 'CPU'))
+        # Training step and inference compiled (mindspore.jit) by default on every device: the
+        # fastest measured settings (docs/benchmarks.md, "Defaults chosen"); False runs PyNative.
+        self.use_jit = bool(env_cfg.get('jit', True))
         self.jit_inference = bool(env_cfg.get('jit_inference', True))
 
         dist.init_dist(self.cfg.get('launcher', 'none'))
@@ -122,8 +132,8 @@ class Runner:
         if env_cfg.get('sync_bn'):  # raises where MindSpore has no SyncBatchNorm (CPU)
             n_bn = dist.convert_sync_batchnorm(self.model, self.device)
             self.logger.info(f'sync_bn: {n_bn} batch-norm layers synchronised across ranks')
-        if self.jit_inference:  # inference: PyNative 0.8x PyTorch, compiled 1.13x (docs/benchmarks.md)
-            self.model.construct = ms.jit(self.model.construct)
+        if self.jit_inference:
+            compile_inference(self.model)
         self.hooks: List[Hook] = self._build_hooks()
         self.epoch = 0
         self.iter = 0

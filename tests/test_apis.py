@@ -93,6 +93,23 @@ def test_mismatched_checkpoint_is_an_error_naming_the_parameter(model, checkpoin
     assert 'head.final_layer.weight' in str(err.value) and 'bad.ckpt' in str(err.value)
 
 
+def test_compiled_and_eager_models_agree_with_padded_batches(model, checkpoint, coco_sample):
+    """init_model compiles by default; a last batch padded to a power of two changes nothing."""
+    image = str(coco_sample['img_dir'] / IMAGE_40083)
+    boxes = np.concatenate([gt_boxes(coco_sample, IMAGE_40083)] * 3)[:5]  # 5 = 4 + 1 (padded)
+    compiled = init_model(CONFIG, str(checkpoint), cfg_options=coco_sample['cfg_options'])
+    eager = init_model(CONFIG, str(checkpoint), cfg_options=coco_sample['cfg_options'], jit=False)
+    assert getattr(compiled.construct, '__wrapped_by_jit__', False)  # mindspore.jit's mark
+    assert not getattr(eager.construct, '__wrapped_by_jit__', False)
+    for batch_size in (4, 3):  # chunks 4+1 and 3+2 (padded to 3+2)
+        ours = inference_topdown(compiled, image, boxes, batch_size=batch_size)
+        reference = inference_topdown(eager, image, boxes, batch_size=16)
+        for a, b in zip(ours, reference):  # tolerance: float32 kernel order (compiled vs eager)
+            np.testing.assert_allclose(a['keypoints'], b['keypoints'], atol=1e-3)
+            np.testing.assert_allclose(a['keypoint_scores'], b['keypoint_scores'], rtol=1e-4,
+                                       atol=1e-6)
+
+
 def test_gt_boxes_give_keypoints_inside_their_crops(model, coco_sample):
     image = str(coco_sample['img_dir'] / IMAGE_40083)
     boxes = gt_boxes(coco_sample, IMAGE_40083)

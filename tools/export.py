@@ -80,7 +80,8 @@ def build_export_net(model, flip_test: bool) -> nn.Cell:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sbplugins.apis import init_model
-    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options)
+    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options,
+                       jit=False)  # mindspore.export traces the eager cell itself
     net = build_export_net(model, args.flip_test)
     net.set_train(False)
     width, height = model.codec.input_size
