@@ -4,10 +4,10 @@ Shared by ``tools/benchmark.py`` and ``benchmarks/compare_torch.py`` so both tim
 calls. Train variants (what ``--variant`` names):
 
 - ``pynative``: ``sbcore.train_step.TrainStep(use_jit=False)``, eager kernels one by one.
-- ``jit``: ``TrainStep(use_jit=True)``, the project's step (two compiled functions, host loss
-  check in between).
+- ``jit``: ``TrainStep(use_jit=True)``, the project's step (two compiled functions; the second
+  applies the update only when loss and gradients are finite).
 - ``jit-fused``: one ``mindspore.jit`` function computing the gradients and applying them
-  (no host check; the upper bound of what fusing the two halves buys).
+  (no finiteness check; what fusing the two halves buys).
 """
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Epoch-based training, validation and test loops. The runner holds state; loops drive it."""
 from __future__ import annotations
 
-import math
 from typing import Dict
 
 import mindspore as ms
@@ -17,7 +16,8 @@ class TrainLoop:
         max_epochs: epochs to train.
         val_interval: validate every this many epochs (and after the last one).
         val_begin: first epoch that may validate.
-        nonfinite_loss: 'stop' raises before the update is applied; 'skip' drops that update.
+        nonfinite_loss: a NaN/inf loss or gradient is never applied; 'stop' then raises,
+            'skip' logs a warning and goes on.
     """
 
     def __init__(self, runner, max_epochs: int, val_interval: int = 1, val_begin: int = 1,
@@ -61,20 +61,16 @@ class TrainLoop:
     def run_iter(self, batch_idx: int, batch: Dict[str, np.ndarray]) -> Dict[str, float]:
         r = self.runner
         inputs = [ms.Tensor(x) for x in r.model.train_inputs(batch)]
-
-        def nonfinite(total: float) -> bool:
-            if math.isfinite(total):
-                return False
+        total, terms, applied = r.train_step(*inputs)
+        if not applied:
             where = f'epoch {r.epoch + 1}, iteration {batch_idx + 1} (global {r.iter + 1})'
+            loss = float(total.asnumpy())
             if self.nonfinite_loss == 'stop':
                 raise NonFiniteLossError(
-                    f'loss is {total} at {where}; the update was not applied and no checkpoint '
-                    f'was written after it. Lower the lr, enable clip_grad, or set '
-                    f"train_cfg.nonfinite_loss='skip'.")
-            r.logger.warning(f'loss is {total} at {where}: update skipped')
-            return True
-
-        total, terms, _ = r.train_step(*inputs, skip_update=nonfinite)
+                    f'loss {loss} (or a gradient) is not finite at {where}; the update was not '
+                    f'applied and no checkpoint was written after it. Lower the lr, enable '
+                    f"clip_grad, or set train_cfg.nonfinite_loss='skip'.")
+            r.logger.warning(f'loss {loss} (or a gradient) is not finite at {where}: update skipped')
         outputs = {'loss': float(total.asnumpy())}
         for name, term in zip(r.model.loss_names, terms):
             outputs[name] = float(term.asnumpy())

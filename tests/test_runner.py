@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 
 from toy_components import toy_config  # noqa: F401  (registers the toy components)
+import mindspore as ms
+from mindspore import nn, ops
 from sbcore import checkpoint as ckpt_io
 from sbcore.runner import Runner
+from sbcore.train_step import TrainStep
 
 
 def weights(runner):
@@ -113,3 +116,29 @@ def test_nonfinite_loss_stops_and_keeps_checkpoint(tmp_path):
     for ckpt in tmp_path.glob('epoch_*.ckpt'):
         arrays, _ = ckpt_io.load_checkpoint(ckpt)
         assert all(np.isfinite(v).all() for v in arrays.values())
+
+
+class _SqrtAbsLoss(nn.Cell):
+    """loss = sqrt(|w|): finite (0) at w = 0 while its gradient there is infinite."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = ms.Parameter(ms.Tensor(np.zeros(3, np.float32)), name='w')
+
+    def loss(self, x):
+        return (ops.sqrt(ops.abs(self.w * x)).sum(),)
+
+
+@pytest.mark.parametrize('use_jit', [True, False])
+def test_train_step_never_applies_a_nonfinite_gradient(use_jit):
+    model = _SqrtAbsLoss()
+    optimizer = nn.Adam(model.trainable_params(), learning_rate=0.1)
+    step = TrainStep(model, optimizer, use_jit=use_jit)
+    total, _, applied = step(ms.Tensor(np.ones(3, np.float32)))
+    assert float(total.asnumpy()) == 0.0 and applied is False  # finite loss, infinite gradient
+    assert np.array_equal(model.w.asnumpy(), np.zeros(3, np.float32))
+    assert not any(np.any(p.asnumpy()) for p in optimizer.moment1)  # moments untouched too
+    ops.assign(model.w, ms.Tensor(np.full(3, 4.0, np.float32)))
+    total, _, applied = step(ms.Tensor(np.ones(3, np.float32)))
+    assert applied is True and float(total.asnumpy()) == pytest.approx(6.0)
+    assert (model.w.asnumpy() < 4.0).all()  # a finite step moves the weights downhill
