@@ -167,6 +167,10 @@ class Runner:
             if not isinstance(hook, Hook):
                 raise TypeError(f'hook {c["type"]!r} built a {type(hook).__name__}, not a sbcore Hook')
             if priority is not None:
+                try:  # validated here, so the error can name the hook
+                    get_priority(priority)
+                except (TypeError, ValueError) as err:
+                    raise type(err)(f'hook {c["type"]!r}: {err}') from None
                 hook.priority = priority
             hooks.append(hook)
         # stable sort: equal priorities keep config order

@@ -145,9 +145,9 @@ def test_hooks_run_in_priority_order_then_config_order(tmp_path):
 
 
 @pytest.mark.parametrize('priority, error, match', [
-    ('HIHG', ValueError, "unknown hook priority 'HIHG'"),
-    (101, ValueError, r'must be in \[0, 100\], got 101'),
-    (True, TypeError, 'hook priority must be'),
+    ('HIHG', ValueError, "hook 'PointRecorderHook': unknown hook priority 'HIHG'"),
+    (101, ValueError, r"hook 'PointRecorderHook': .*must be in \[0, 100\], got 101"),
+    (True, TypeError, "hook 'PointRecorderHook': hook priority must be"),
 ])
 def test_bad_priority_in_custom_hooks_is_an_error(tmp_path, priority, error, match):
     custom = [dict(type='PointRecorderHook', sink='bad', priority=priority)]
