@@ -12,7 +12,7 @@ from pycocotools.cocoeval import COCOeval
 from sbcore.registries import METRICS
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.mpii import MpiiDataset
-from sbplugins.metrics.coco_metric import CocoMetric
+from sbplugins.metrics.coco_metric import CocoMetric, load_keypoint_results
 from sbplugins.metrics.oks import oks_iou, oks_nms
 from sbplugins.metrics.pckh_metric import PCKhMetric
 
@@ -202,6 +202,29 @@ def test_coco_metric_matches_direct_pycocotools(coco_sample, tmp_path, nms_mode)
     for key in COCO_KEYS:
         assert got[f'coco/{key}'] == pytest.approx(want[key], abs=1e-9), key
     assert len(json.loads((tmp_path / 'out' / 'keypoints_results.json').read_text())) == len(keep)
+
+
+def test_vectorised_load_results_equals_pycocotools_loadres(coco_sample):
+    rng = np.random.default_rng(5)
+    batch, preds = perturbed_predictions(coco_sample, rng)
+    flat = np.concatenate([preds['keypoints'], preds['keypoint_scores'][..., None]], -1)
+    records = [dict(image_id=int(i), category_id=1, keypoints=k, score=float(s))
+               for i, k, s in zip(batch['img_id'], flat.reshape(len(flat), -1).astype(np.float64),
+                                  batch['bbox_score'])]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(coco_sample['ann_file']))
+        ours = load_keypoint_results(coco, [dict(r) for r in records])
+        theirs = coco.loadRes([dict(r) for r in records])
+    assert ours.dataset['images'] == theirs.dataset['images']
+    assert ours.dataset['categories'] == theirs.dataset['categories']
+    assert len(ours.anns) == len(theirs.anns) == len(records)
+    for ann_id, want in theirs.anns.items():
+        got = ours.anns[ann_id]
+        assert got['id'] == want['id'] and got['image_id'] == want['image_id']
+        assert got['area'] == want['area'] and got['bbox'] == [float(v) for v in want['bbox']]
+    assert ours.imgToAnns.keys() == theirs.imgToAnns.keys()
+    with pytest.raises(ValueError, match=r'image ids not in the annotation file: \[123456789\]'):
+        load_keypoint_results(coco, [dict(records[0], image_id=123456789)])
 
 
 def test_coco_metric_rescoring():

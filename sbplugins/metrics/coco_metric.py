@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -152,7 +153,7 @@ class CocoMetric:
                 f.write(json.dumps(file_records))
 
         with contextlib.redirect_stdout(io.StringIO()):
-            coco_dt = self.coco.loadRes(coco_results)
+            coco_dt = load_keypoint_results(self.coco, coco_results)
             coco_eval = COCOeval(self.coco, coco_dt, self.iou_type)
             coco_eval.params.useSegm = None
             coco_eval.params.kpt_oks_sigmas = sigmas
@@ -184,3 +185,37 @@ class CocoMetric:
         # much faster than on lists); the results file gets lists.
         return [dict(image_id=i, category_id=1, keypoints=k, score=s)
                 for i, k, s in zip(img_ids.tolist(), flat, scores.tolist())]
+
+
+def load_keypoint_results(coco_gt, results: List[dict]):
+    """pycocotools' ``COCO.loadRes`` for keypoint results, with the per-pose loop vectorised.
+
+    Same object, same fields and values: ``id`` 1..N in order, ``bbox`` [x0, y0, w, h] and ``area``
+    w * h of the keypoints' extent (confidence-independent, as loadRes). loadRes takes ~1.5 s
+    for 100,000 poses in its Python loop; this ~0.3 s (docs/benchmarks.md).
+
+    Args:
+        coco_gt: the ground-truth ``pycocotools.coco.COCO``.
+        results: official-schema records with ``keypoints`` as (3K,) arrays; edited in place.
+    """
+    from pycocotools.coco import COCO
+    unknown = {r['image_id'] for r in results} - set(coco_gt.getImgIds())
+    if unknown:
+        raise ValueError(f'CocoMetric: predictions for image ids not in the annotation file: '
+                         f'{sorted(unknown)[:10]}')
+    flat = np.stack([np.asarray(r['keypoints'], dtype=np.float64) for r in results])
+    x, y = flat[:, 0::3], flat[:, 1::3]
+    x0, x1, y0, y1 = x.min(axis=1), x.max(axis=1), y.min(axis=1), y.max(axis=1)
+    boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).tolist()
+    areas = ((x1 - x0) * (y1 - y0)).tolist()
+    for index, (record, box, area) in enumerate(zip(results, boxes, areas)):
+        record['area'] = area
+        record['id'] = index + 1
+        record['bbox'] = box
+    res = COCO()
+    res.dataset['info'] = copy.deepcopy(coco_gt.dataset.get('info', {}))
+    res.dataset['images'] = list(coco_gt.dataset['images'])
+    res.dataset['categories'] = copy.deepcopy(coco_gt.dataset['categories'])
+    res.dataset['annotations'] = results
+    res.createIndex()
+    return res
