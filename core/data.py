@@ -64,24 +64,42 @@ class EpochSampler:
         return order[self.rank::self.world_size], pad[self.rank::self.world_size]
 
 
-class _EpochView:
-    """What GeneratorDataset iterates for one epoch: samples in sampler order, as column tuples."""
+class _EpochBatches:
+    """What GeneratorDataset iterates for one epoch: whole batches in sampler order, one row each.
+
+    Stacking in the worker (one row per batch, not per sample) matters: with per-sample rows and
+    ``.batch()``, MindSpore's per-row cost in the main process capped two workers at ~300
+    samples/s, below one worker (~490) on 2 cores; batch rows gave ~600 (docs/benchmarks.md).
+    """
 
     def __init__(self, dataset, keys: List[str], indices: np.ndarray, is_pad: np.ndarray,
-                 seed: int, epoch: int):
+                 seed: int, epoch: int, batch_size: int, drop_last: bool):
         self.dataset, self.keys = dataset, keys
         self.indices, self.is_pad = indices, is_pad
         self.seed, self.epoch = seed, epoch
+        self.batch_size, self.drop_last = batch_size, drop_last
 
     def __len__(self) -> int:
-        return len(self.indices)
+        n = len(self.indices)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __getitem__(self, i: int) -> tuple:
+    def sample(self, i: int) -> tuple:
         idx = int(self.indices[i])
         rng = np.random.default_rng([self.seed, self.epoch, idx])
         sample = self.dataset.get_sample(idx, rng)
         return tuple(np.asarray(sample[k]) for k in self.keys) + (
             np.int64(idx), np.bool_(self.is_pad[i]))
+
+    def __getitem__(self, b: int) -> tuple:
+        start = b * self.batch_size
+        rows = [self.sample(i) for i in range(start, min(start + self.batch_size, len(self.indices)))]
+        try:
+            return tuple(np.stack(column) for column in zip(*rows))
+        except ValueError as err:  # samples of one batch must share shapes
+            shapes = {k: sorted({tuple(np.shape(r[j])) for r in rows}) for j, k in enumerate(self.keys)}
+            uneven = {k: v for k, v in shapes.items() if len(v) > 1}
+            raise ValueError(f'{type(self.dataset).__name__}: samples of one batch differ in '
+                             f'shape: {uneven}') from err
 
 
 class DataLoader:
@@ -132,13 +150,15 @@ class DataLoader:
     def __iter__(self) -> Iterator[Dict[str, np.ndarray]]:
         import mindspore.dataset as ds
         indices, is_pad = self.sampler.indices(self.epoch)
-        view = _EpochView(self.dataset, self.keys, indices, is_pad, self.sampler.seed, self.epoch)
+        batches = _EpochBatches(self.dataset, self.keys, indices, is_pad, self.sampler.seed,
+                                self.epoch, self.batch_size, self.drop_last)
+        if len(batches) == 0:
+            return
         columns = self.keys + ['sample_idx', 'is_pad']
         multiprocess = self.num_workers > 1
-        gen = ds.GeneratorDataset(view, column_names=columns, shuffle=False,
+        gen = ds.GeneratorDataset(batches, column_names=columns, shuffle=False,
                                   num_parallel_workers=max(1, self.num_workers),
                                   python_multiprocessing=multiprocess)
-        gen = gen.batch(self.batch_size, drop_remainder=self.drop_last)
         for batch in gen.create_dict_iterator(num_epochs=1, output_numpy=True):
             yield batch
 
