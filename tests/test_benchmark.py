@@ -24,6 +24,7 @@ TINY_MODEL = ['model.codec.input_size=(64,64)', 'model.codec.heatmap_size=(16,16
 POSITIVE_KEYS = ('train_img_per_s', 'infer_img_per_s', 'infer_flip_img_per_s',
                  'data_samples_per_s', 'data_samples_per_s_per_worker',
                  'data_samples_per_s_one_process', 'data_samples_per_s_one_process_no_decode',
+                 'data_official_samples_per_s', 'data_vs_official',
                  'heatmap_encode_ms', 'eval_s', 'cocoeval_s',
                  'peak_rss_mb')
 
@@ -70,3 +71,24 @@ def test_synthetic_val_set_matches_its_request(tmp_path):
         dists = [np.abs(kpts - g[:, :2])[g[:, 2] > 0].mean() for g in gt_kpts[int(img_id)]]
         near += min(dists) < 30
     assert near / len(batch['img_id']) > 0.6
+
+
+def test_official_baseline_sample_has_the_official_shapes(coco_sample):
+    """The timing baseline of --mode data really builds the official sample: normalised input,
+    per-joint targets with their peaks at the warped joints."""
+    from benchmarks import official_pipeline as official
+    from sbcore.registries import DATASETS
+    from sbcore.config import Config
+    cfg = Config.fromfile(str(REPO_ROOT / 'tests/configs/coco_sample_res18.py'))
+    cfg.merge_from_dict(coco_sample['cfg_options'])
+    dataset = DATASETS.build(cfg.train_dataloader.dataset.to_dict())
+    flip_pairs = [(i, j) for i, j in enumerate(dataset.metainfo['flip_indices']) if i < j]
+    records = official.records_from_samples([dataset.get_data_info(i) for i in range(3)], 0.75)
+    for record in records:
+        tensor, target, weight = official.official_train_sample(record, flip_pairs)
+        assert tensor.shape == (3, 256, 192) and tensor.dtype == np.float32
+        assert target.shape == (17, 64, 48) and weight.shape == (17, 1)
+        assert abs(float(tensor.mean())) < 3.0  # normalised, not 0..255
+        labelled = int((record['joints_3d_vis'][:, 0] > 0).sum())  # flips permute, not add
+        assert 0 < int((weight > 0).sum()) <= labelled
+        assert np.isclose(target[weight[:, 0] > 0].max(axis=(1, 2)), 1.0).all()

@@ -131,21 +131,35 @@ def bench_data(cfg, args) -> Dict[str, object]:
     n = args.data_samples
     rngs = [np.random.default_rng([0, i]) for i in range(n)]
 
-    # one process, transform by transform (the per-worker ceiling and where its time goes)
+    # one process, transform by transform (the per-worker ceiling and where its time goes),
+    # interleaved with the official __getitem__ on the same records (benchmarks/official_pipeline.py)
+    from benchmarks import official_pipeline as official
+    infos = [dataset.get_data_info(i % len(dataset)) for i in range(n)]
+    flip_pairs = [(i, j) for i, j in enumerate(dataset.metainfo['flip_indices']) if i < j]
+    affine = next(t for t in dataset.pipeline.transforms if type(t).__name__ == 'TopdownAffine')
+    input_size = tuple(int(v) for v in affine.input_size)
+    records = official.records_from_samples(infos, input_size[0] / input_size[1])
     per_transform: Dict[str, float] = {}
-    per_process_rates = []
+    per_process_rates, official_rates = [], []
     for rep in range(args.warmup + args.iters):
         spent = {type(t).__name__: 0.0 for t in dataset.pipeline.transforms}
         start = time.perf_counter()
         for i in range(n):
-            results = dataset.get_data_info(i % len(dataset))
+            results = dataset.get_data_info(i % len(dataset))  # a fresh copy per sample
             results['rng'] = rngs[i]
             for t in dataset.pipeline.transforms:
                 t0 = time.perf_counter()
                 results = t(results)
                 spent[type(t).__name__] += time.perf_counter() - t0
+        ours_s = time.perf_counter() - start
+        start = time.perf_counter()
+        for record in records:
+            official.official_train_sample(record, flip_pairs, image_size=input_size,
+                                           heatmap_size=tuple(v // 4 for v in input_size))
+        official_s = time.perf_counter() - start
         if rep >= args.warmup:
-            per_process_rates.append(n / (time.perf_counter() - start))
+            per_process_rates.append(n / ours_s)
+            official_rates.append(n / official_s)
             for name, s in spent.items():
                 per_transform.setdefault(name, []).append(s / n * 1e3)
     transform_ms = {name: ms_steps.median(v) for name, v in per_transform.items()}
@@ -185,6 +199,9 @@ def bench_data(cfg, args) -> Dict[str, object]:
                 data_workers_configured=configured,
                 data_samples_per_s_per_worker=loader_rate / workers,
                 data_samples_per_s_one_process=ms_steps.median(per_process_rates),
+                data_official_samples_per_s=ms_steps.median(official_rates),
+                data_vs_official=ms_steps.median([a / b for a, b in
+                                                  zip(per_process_rates, official_rates)]),
                 data_transform_ms=transform_ms, heatmap_encode_ms=encode_ms,
                 # the same process without the JPEG decode (LoadImage), which dominates
                 data_samples_per_s_one_process_no_decode=1e3 / sum(
