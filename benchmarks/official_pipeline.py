@@ -1,12 +1,14 @@
-"""The official SimpleBaseline training sample (``JointsDataset.__getitem__``), restated for timing.
+"""The official SimpleBaseline training sample (``JointsDataset.__getitem__``), restated.
 
-Only for ``tools/benchmark.py --mode data``: the baseline our pipeline is compared with, side by
-side on the same records and the same machine load. It follows the official code step by step:
+The one restatement of the official code's formulas in the project: the parity tests compare
+``sbplugins`` against it (``tests/test_geometry.py``, ``test_codec.py``, ``test_transforms.py``)
+and ``tools/benchmark.py --mode data`` times our pipeline beside ``official_train_sample`` on the
+same records and the same machine load. It follows the official code step by step:
 ``cv2.imread``, random scale / rotation / flip with the official draws (``np.random.randn``,
 ``random.random``), ``get_affine_transform`` through ``cv2.getAffineTransform``, ``warpAffine``,
 ``ToTensor`` + ``Normalize`` (in numpy: torchvision is not a dependency), the per-joint
 ``affine_transform`` loop and the per-joint ``generate_target`` loop (reference doc, "Target
-generation"). Not used for training and not a parity reference (the tests have their own).
+generation"). Nothing in ``sbplugins`` imports it.
 """
 from __future__ import annotations
 
@@ -44,8 +46,9 @@ def _third_point(a, b):
     return b + np.array([-direct[1], direct[0]], dtype=np.float32)
 
 
-def get_affine_transform(center, scale, rot, output_size):
-    scale_tmp = scale * 200.0
+def get_affine_transform(center, scale, rot, output_size, inv: bool = False):
+    """Official ``get_affine_transform`` (shift 0): the (2, 3) matrix box -> crop, or back."""
+    scale_tmp = np.asarray(scale, np.float32) * 200.0  # the official scale is a float32 array
     src_w = scale_tmp[0]
     dst_w, dst_h = output_size
     rot_rad = np.pi * rot / 180
@@ -59,6 +62,8 @@ def get_affine_transform(center, scale, rot, output_size):
     dst[1, :] = np.array([dst_w * 0.5, dst_h * 0.5]) + dst_dir
     src[2:, :] = _third_point(src[0, :], src[1, :])
     dst[2:, :] = _third_point(dst[0, :], dst[1, :])
+    if inv:
+        return cv2.getAffineTransform(np.float32(dst), np.float32(src))
     return cv2.getAffineTransform(np.float32(src), np.float32(dst))
 
 
@@ -78,6 +83,8 @@ def fliplr_joints(joints, joints_vis, width, matched_parts):
 
 
 def generate_target(joints, joints_vis, image_size, heatmap_size, sigma):
+    """Official per-joint loop: joints (K, >=2), joints_vis (K, >=1) -> target (K, h, w) float32,
+    target_weight (K, 1) float32; sizes are (w, h) arrays."""
     num_joints = joints.shape[0]
     target_weight = np.ones((num_joints, 1), dtype=np.float32)
     target_weight[:, 0] = joints_vis[:, 0]

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks import official_pipeline as official
 from sbcore.registries import CODECS
 from sbplugins.codecs.msra_heatmap import MSRAHeatmap
 
@@ -15,32 +16,12 @@ HEATMAP_ATOL = 1e-6
 
 
 def ref_generate_target(joints, joints_vis, sigma, image_size=(192, 256), heatmap_size=(48, 64)):
-    """The official per-joint loop. joints (K, 2), joints_vis (K,)."""
-    num_joints = len(joints)
-    target_weight = np.array(joints_vis, dtype=np.float32).reshape(num_joints, 1)
-    target = np.zeros((num_joints, heatmap_size[1], heatmap_size[0]), dtype=np.float32)
-    tmp_size = sigma * 3
-    feat_stride = np.array(image_size) / np.array(heatmap_size)
-    for j in range(num_joints):
-        mu_x = int(joints[j][0] / feat_stride[0] + 0.5)
-        mu_y = int(joints[j][1] / feat_stride[1] + 0.5)
-        ul = [int(mu_x - tmp_size), int(mu_y - tmp_size)]
-        br = [int(mu_x + tmp_size + 1), int(mu_y + tmp_size + 1)]
-        if ul[0] >= heatmap_size[0] or ul[1] >= heatmap_size[1] or br[0] < 0 or br[1] < 0:
-            target_weight[j] = 0
-            continue
-        size = 2 * tmp_size + 1
-        x = np.arange(0, size, 1, np.float32)
-        y = x[:, np.newaxis]
-        x0 = y0 = size // 2
-        g = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
-        g_x = max(0, -ul[0]), min(br[0], heatmap_size[0]) - ul[0]
-        g_y = max(0, -ul[1]), min(br[1], heatmap_size[1]) - ul[1]
-        img_x = max(0, ul[0]), min(br[0], heatmap_size[0])
-        img_y = max(0, ul[1]), min(br[1], heatmap_size[1])
-        if target_weight[j] > 0.5:
-            target[j][img_y[0]:img_y[1], img_x[0]:img_x[1]] = g[g_y[0]:g_y[1], g_x[0]:g_x[1]]
-    return target, target_weight[:, 0]
+    """The official per-joint loop (benchmarks/official_pipeline.py). joints (K, 2), joints_vis
+    (K,) -> target (K, h, w), weight (K,)."""
+    vis = np.asarray(joints_vis, np.float32).reshape(-1, 1)
+    target, weight = official.generate_target(np.asarray(joints), vis, np.array(image_size),
+                                              np.array(heatmap_size), sigma)
+    return target, weight[:, 0]
 
 
 def ref_final_preds(heatmaps, mode='official'):

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks import official_pipeline as official
 from sbplugins.utils.geometry import (affine_points, bbox_xywh_to_center_scale, clip_bbox_xywh,
                                       crop_to_image, fix_aspect_ratio, flip_heatmaps,
                                       flip_indices_from_pairs, flip_keypoints, get_affine_transform)
@@ -14,35 +15,12 @@ COCO_FLIP_PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), 
 
 
 # --- independent scalar re-statements -----------------------------------------------------------
-def ref_box2cs(x, y, w, h, aspect_ratio, pixel_std=200.0):
-    center = np.zeros(2, dtype=np.float32)
-    center[0] = x + w * 0.5
-    center[1] = y + h * 0.5
-    if w > aspect_ratio * h:
-        h = w * 1.0 / aspect_ratio
-    elif w < aspect_ratio * h:
-        w = h * aspect_ratio
-    scale = np.array([w * 1.0 / pixel_std, h * 1.0 / pixel_std], dtype=np.float32)
-    return center, scale * 1.25
+def ref_box2cs(x, y, w, h, aspect_ratio):
+    """Official ``_box2cs`` (benchmarks/official_pipeline.py): center, scale (x1.25) in 200 px."""
+    return official.box_to_center_scale((x, y, w, h), aspect_ratio)
 
 
-def ref_affine(center, scale, rot, output_size, inv=False):
-    scale_tmp = np.asarray(scale, np.float32) * 200.0
-    src_w, dst_w, dst_h = scale_tmp[0], output_size[0], output_size[1]
-    rot_rad = np.pi * rot / 180
-    sn, cs = np.sin(rot_rad), np.cos(rot_rad)
-    src_dir = [0 * cs - src_w * -0.5 * sn, 0 * sn + src_w * -0.5 * cs]
-    dst_dir = np.array([0, dst_w * -0.5], np.float32)
-    src = np.zeros((3, 2), dtype=np.float32)
-    dst = np.zeros((3, 2), dtype=np.float32)
-    src[0, :] = center
-    src[1, :] = center + src_dir
-    dst[0, :] = [dst_w * 0.5, dst_h * 0.5]
-    dst[1, :] = np.array([dst_w * 0.5, dst_h * 0.5]) + dst_dir
-    for m in (src, dst):
-        d = m[0] - m[1]
-        m[2] = m[1] + np.array([-d[1], d[0]], dtype=np.float32)
-    return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
+ref_affine = official.get_affine_transform  # (center, scale, rot, (w, h), inv=False) -> (2, 3)
 
 
 # --- tests ----------------------------------------------------------------------------------------
