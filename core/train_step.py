@@ -59,7 +59,8 @@ class TrainStep:
             return total / scale, terms, grads
 
         def apply_fn(grads, total):
-            # finite after the data-parallel reduction, so every rank decides alike
+            # gradients are checked after the data-parallel reduction: a NaN/inf gradient on any
+            # rank reaches every rank's sum, so all ranks skip that update together
             finite = ops.isfinite(total)
             for grad in grads:
                 finite = ops.logical_and(finite, ops.isfinite(grad).all())
