@@ -30,7 +30,14 @@ ENTRY_POINTS = {
         'KeypointMSELoss = sbplugins.losses.mse_loss:KeypointMSELoss',
         'TopdownPoseEstimator = sbplugins.estimators.topdown:TopdownPoseEstimator',
     ],
-    'sbcore.codecs': [
+    # Kinds the engine does not know, declared to it (core/registries.py: all_registries).
+    'sbcore.registries': [
+        'codecs = sbplugins.registries:CODECS',
+        'detectors = sbplugins.registries:DETECTORS',
+        'trackers = sbplugins.registries:TRACKERS',
+        'inference_backends = sbplugins.registries:INFERENCE_BACKENDS',
+    ],
+    'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
     ],
     'sbcore.datasets': [

@@ -8,14 +8,14 @@ from typing import List, Tuple
 
 import entrypoints
 
-from .registries import ALL_REGISTRIES
+from .registries import REGISTRIES_GROUP, all_registries
 from .registry import discover
 
 
 def unknown_groups() -> List[Tuple[str, str]]:
     """``(group, distribution)`` for entry-point groups named ``sbcore.*`` that no registry reads
     (a typo such as ``sbcore.hook`` would otherwise hide a plugin without a word)."""
-    known = {reg.group for reg in ALL_REGISTRIES}
+    known = {reg.group for reg in all_registries()} | {REGISTRIES_GROUP}
     found = []
     for config, distro in entrypoints.iter_files_distros():
         for group in config.sections():
@@ -27,7 +27,8 @@ def unknown_groups() -> List[Tuple[str, str]]:
 def list_plugins(group_filter: str = '') -> int:
     rows = [('group', 'name', 'distribution', 'target')]
     conflicts = 0
-    for reg in ALL_REGISTRIES:
+    registries = all_registries()
+    for reg in registries:
         if group_filter and group_filter not in reg.group:
             continue
         for name, specs in sorted(discover(reg.group).items()):
@@ -43,7 +44,7 @@ def list_plugins(group_filter: str = '') -> int:
     except BrokenPipeError:  # `python -m sbcore plugins | head`: the reader left, not an error
         sys.stdout = None
     for group, dist_name in unknown_groups():
-        close = difflib.get_close_matches(group, [reg.group for reg in ALL_REGISTRIES], n=1)
+        close = difflib.get_close_matches(group, [reg.group for reg in registries], n=1)
         hint = f'; did you mean {close[0]!r}?' if close else ''
         print(f'warning: distribution {dist_name} declares entry points in group {group!r}, which '
               f'no registry reads{hint}', file=sys.stderr)

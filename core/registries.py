@@ -1,8 +1,17 @@
-"""The registries of the engine: one per kind of component, one entry-point group each."""
+"""The engine's registries: one per pose-agnostic kind of component, one entry-point group each.
+
+A plugin package that brings a kind the engine does not know (codecs, detectors, ...) creates its own
+:class:`~sbcore.registry.Registry` and declares it under the ``sbcore.registries`` entry-point
+group (``name = package.module:REGISTRY``); :func:`all_registries` then includes it, so listing and
+group checks cover it without the engine naming it.
+"""
+from typing import Tuple
+
+import entrypoints
+
 from .registry import Registry
 
 MODELS = Registry('models', 'sbcore.models')
-CODECS = Registry('codecs', 'sbcore.codecs')
 DATASETS = Registry('datasets', 'sbcore.datasets')
 TRANSFORMS = Registry('transforms', 'sbcore.transforms')
 METRICS = Registry('metrics', 'sbcore.metrics')
@@ -10,4 +19,24 @@ HOOKS = Registry('hooks', 'sbcore.hooks')
 OPTIMIZERS = Registry('optimizers', 'sbcore.optimizers')
 SCHEDULERS = Registry('schedulers', 'sbcore.schedulers')
 
-ALL_REGISTRIES = (MODELS, CODECS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS)
+ALL_REGISTRIES = (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS)
+
+REGISTRIES_GROUP = 'sbcore.registries'
+
+
+def all_registries() -> Tuple[Registry, ...]:
+    """The engine's registries plus those that installed packages declare under
+    ``sbcore.registries``. Importing a declared registry's module must be cheap (no MindSpore)."""
+    declared = []
+    for ep in entrypoints.get_group_all(REGISTRIES_GROUP):
+        try:
+            reg = ep.load()
+        except Exception as exc:  # one broken package must not hide the others
+            raise RuntimeError(f'entry point {ep.name} = {ep.module_name}:{ep.object_name} in '
+                               f'group {REGISTRIES_GROUP!r} failed to import: {exc}') from exc
+        if not isinstance(reg, Registry):
+            raise TypeError(f'entry point {ep.name} in group {REGISTRIES_GROUP!r} must name a '
+                            f'sbcore.registry.Registry, got {type(reg).__name__}')
+        if all(reg.group != r.group for r in ALL_REGISTRIES + tuple(declared)):
+            declared.append(reg)
+    return ALL_REGISTRIES + tuple(declared)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks import official_pipeline as official
-from sbcore.registries import CODECS
+from sbplugins.registries import CODECS
 from sbplugins.codecs.msra_heatmap import MSRAHeatmap
 
 # The codec's Gaussian is an outer product of two float32 1-D profiles; the official window is

@@ -8,7 +8,8 @@ import pytest
 
 from sbcore.config import Config
 from sbcore.registries import (DATASETS, HOOKS, METRICS, MODELS, OPTIMIZERS, SCHEDULERS,
-                               TRANSFORMS, CODECS)
+                               TRANSFORMS)
+from sbplugins.registries import CODECS
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / 'configs' / 'simple_baseline').rglob('*.py'))

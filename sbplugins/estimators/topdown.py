@@ -12,7 +12,8 @@ import numpy as np
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 import mindspore
 from mindspore import nn
-from sbcore.registries import CODECS, MODELS
+from sbcore.registries import MODELS
+from sbplugins.registries import CODECS
 
 from sbplugins.utils.geometry import crop_to_image, flip_heatmaps
 
@@ -55,7 +56,7 @@ class TopdownPoseEstimator(nn.Cell):
 
     Args:
         backbone, head, loss: configs built with ``sbcore.registries.MODELS``.
-        codec: config built with ``sbcore.registries.CODECS`` (decodes heatmaps).
+        codec: config built with ``sbplugins.registries.CODECS`` (decodes heatmaps).
         data_preprocessor: ``mean``/``std`` per channel in the order after the optional
             ``bgr_to_rgb`` conversion (reference doc, "Colour trap": converted official weights
             want ``bgr_to_rgb=False`` and BGR mean/std in 0..255 units).

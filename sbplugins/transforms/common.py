@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Sequence
 import cv2
 import numpy as np
 
-from sbcore.registries import CODECS
+from sbplugins.registries import CODECS
 from sbplugins.utils.geometry import PIXEL_STD, bbox_xywh_to_center_scale, flip_keypoints
 
 
@@ -231,7 +231,7 @@ class GenerateTarget:
 
     Args:
         encoder: codec config, e.g. ``dict(type='MSRAHeatmap', input_size=(192, 256),
-            heatmap_size=(48, 64), sigma=2)``, built from ``sbcore.registries.CODECS``.
+            heatmap_size=(48, 64), sigma=2)``, built from ``sbplugins.registries.CODECS``.
         use_dataset_keypoint_weights: multiply the weights by ``results['dataset_keypoint_weights']``
             (K,) (the official USE_DIFFERENT_JOINTS_WEIGHT option).
     """
