@@ -67,9 +67,12 @@ setup(
     description='SimpleBaseline human pose estimation on MindSpore: a small MMPose-like toolbox',
     python_requires='>=3.9',
     package_dir={'sbcore': 'core', 'sbplugins': 'sbplugins'},
+    # Dataset-info files are package data, named by dataset in configs (from_file='coco').
+    package_data={'sbplugins.datasets.metainfo': ['*.py']},
     packages=['sbcore', 'sbcore.hooks', 'sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
-                                       'transforms', 'metrics', 'estimators', 'utils')
+                                       'transforms', 'metrics', 'estimators', 'utils',
+                                       'datasets.metainfo')
     ],
     install_requires=[
         'mindspore==2.10.0',

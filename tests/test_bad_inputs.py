@@ -296,7 +296,7 @@ def test_malformed_mpii_annotations(tmp_path, mpii_sample, edit, exc_type, patte
 # the full augmentation chain (incl. half-body) on any box, even empty or outside the image, and
 # the reference's ground-truth box clipping on any box.
 
-COCO_META = build_metainfo(dict(from_file=str(REPO / 'configs/_base_/datasets/coco.py')))
+COCO_META = build_metainfo(dict(from_file='coco'))
 TRAIN_PIPELINE = Compose([
     dict(type='GetBBoxCenterScale', aspect_ratio=192 / 256),
     dict(type='RandomHalfBody', prob=1.0),

@@ -20,7 +20,7 @@ COCO_SIGMAS_X10 = [
 
 # --- dataset info -----------------------------------------------------------------------------------
 def test_coco_info_matches_reference_and_annotation_file(coco_sample):
-    meta = load_dataset_info('configs/_base_/datasets/coco.py')
+    meta = load_dataset_info('coco')
     assert meta['num_keypoints'] == 17
     assert meta['flip_pairs'] == COCO_FLIP_PAIRS
     assert meta['flip_indices'] == [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
@@ -37,7 +37,7 @@ def test_coco_info_matches_reference_and_annotation_file(coco_sample):
 
 
 def test_mpii_info_matches_reference():
-    meta = load_dataset_info('configs/_base_/datasets/mpii.py')
+    meta = load_dataset_info('mpii')
     assert meta['num_keypoints'] == 16
     assert meta['flip_pairs'] == MPII_FLIP_PAIRS
     assert [meta['keypoint_names'][i]
@@ -57,7 +57,7 @@ def test_dataset_info_errors_name_file_and_key(tmp_path):
     with pytest.raises(KeyError, match=r'none\.py.*dataset_info'):
         load_dataset_info(str(tmp_path / 'none.py'))
     with pytest.raises(FileNotFoundError, match='missing_info.py'):
-        load_dataset_info('configs/_base_/datasets/missing_info.py')
+        load_dataset_info('configs/missing_info.py')
     base = dict(dataset_name='x', skeleton_info={}, joint_weights=[1, 1], sigmas=[.1, .1])
     one_sided = dict(base,
                      keypoint_info={
@@ -163,7 +163,7 @@ def test_coco_other_keypoint_layout_by_config(tmp_path, mpii_sample):
         json.dumps(
             dict(images=[dict(id=1, file_name='a.jpg', width=2000, height=2000)],
                  annotations=[ann])))
-    ds = CocoDataset(str(path), metainfo=dict(from_file='configs/_base_/datasets/mpii.py'))
+    ds = CocoDataset(str(path), metainfo=dict(from_file='mpii'))
     assert len(ds) == 1 and ds.data_list[0]['keypoints'].shape == (1, 16, 2)
     with pytest.raises(ValueError,
                        match=r'mpii_as_coco\.json.*48 keypoint values, expected 3 x 17'):

@@ -20,7 +20,7 @@ class BaseTopdownDataset:
     leading instance axis of length 1, e.g. ``bbox`` (1, 4), ``keypoints`` (1, K, 2)).
 
     Args:
-        metainfo: ``dict(from_file='configs/_base_/datasets/<name>.py')`` (relative to the current
+        metainfo: ``dict(from_file=NAME_OR_PATH)``: a shipped dataset name (``'coco'``) or a path (relative to the current
             directory or the repository root) or a raw ``dataset_info`` dict.
         pipeline: transform configs or callables, applied in order by ``sbcore.data.Compose``.
         test_mode: evaluation mode (subclasses may load boxes differently).

@@ -51,7 +51,7 @@ class CocoDataset(BaseTopdownDataset):
     ``num_keypoints`` int, ``area`` (1,) float32, ``img_shape`` (2,) int64 (height, width).
     """
 
-    default_metainfo_file = 'configs/_base_/datasets/coco.py'
+    default_metainfo_file = 'coco'
 
     def __init__(self,
                  ann_file: str,

@@ -1,4 +1,7 @@
-"""Dataset-info files (``configs/_base_/datasets/*.py``) -> the dataset meta of datasets/models/metrics.
+"""Dataset-info files -> the dataset meta of datasets/models/metrics.
+
+The shipped files are package data in ``sbplugins/datasets/metainfo/`` and are named by dataset
+(``from_file='coco'``), so a wheel install works from any folder; a user's own file is named by path.
 
 A dataset-info file is a Python module defining ``dataset_info = dict(dataset_name, keypoint_info,
 skeleton_info, joint_weights, sigmas)`` where ``keypoint_info`` maps index -> dict(name, id, color,
@@ -111,16 +114,24 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
     )
 
 
-def resolve_info_path(path: str) -> str:
-    """A dataset-info path as given, else relative to the repository root (configs live there)."""
-    if os.path.isfile(path):
-        return path
-    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    candidate = os.path.join(repo_root, path)
-    if os.path.isfile(candidate):
-        return candidate
+METAINFO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'metainfo')
+
+
+def shipped_dataset_names() -> List[str]:
+    """Names of the dataset-info files shipped as package data (``'coco'``, ``'mpii'``, ...)."""
+    return sorted(f[:-3] for f in os.listdir(METAINFO_DIR) if f.endswith('.py') and f[0] != '_')
+
+
+def resolve_info_path(name_or_path: str) -> str:
+    """A shipped dataset name (``'coco'``) -> its package-data file; else an existing path."""
+    shipped = os.path.join(METAINFO_DIR, f'{name_or_path}.py')
+    if os.sep not in name_or_path and '/' not in name_or_path and os.path.isfile(shipped):
+        return shipped
+    if os.path.isfile(name_or_path):
+        return name_or_path
     raise FileNotFoundError(
-        f'dataset-info file {path!r} not found (looked in {os.getcwd()} and {repo_root})')
+        f'dataset-info {name_or_path!r}: neither a shipped dataset name '
+        f'({", ".join(shipped_dataset_names())}) nor an existing file (cwd {os.getcwd()})')
 
 
 def load_dataset_info(path: str) -> dict:
@@ -136,7 +147,7 @@ def build_metainfo(metainfo: Dict) -> dict:
     """Dataset meta from a ``metainfo`` argument: ``dict(from_file=path)`` or a raw info dict."""
     if metainfo is None:
         raise ValueError(
-            'metainfo is required: dict(from_file="configs/_base_/datasets/<name>.py")')
+            'metainfo is required: dict(from_file="coco") (a shipped dataset name) or a path')
     if 'from_file' in metainfo:
         return load_dataset_info(metainfo['from_file'])
     return parse_dataset_info(metainfo)

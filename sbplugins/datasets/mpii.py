@@ -63,7 +63,7 @@ class MpiiDataset(BaseTopdownDataset):
     ``num_keypoints``, ``area`` (1,), ``head_size`` (1,).
     """
 
-    default_metainfo_file = 'configs/_base_/datasets/mpii.py'
+    default_metainfo_file = 'mpii'
 
     def __init__(self,
                  ann_file: str,

@@ -15,7 +15,7 @@ from .oks import oks_nms
 PIXEL_STD = 200.0  # bbox_scale is in units of 200 px
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                 'AR (L)')
-COCO_INFO_FILE = 'configs/_base_/datasets/coco.py'
+COCO_INFO_FILE = 'coco'
 
 
 class CocoMetric:

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-MPII_INFO_FILE = 'configs/_base_/datasets/mpii.py'
+MPII_INFO_FILE = 'mpii'
 # Reported parts as (name, joints averaged with equal weight), like the MPII evaluation script.
 PARTS = (('Head', ('head_top', )), ('Shoulder', ('left_shoulder', 'right_shoulder')),
          ('Elbow', ('left_elbow', 'right_elbow')), ('Wrist', ('left_wrist', 'right_wrist')),
