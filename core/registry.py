@@ -14,8 +14,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 import entrypoints
 
+from .errors import UserError
 
-class RegistryError(KeyError):
+
+class RegistryError(UserError, KeyError):
     """A name could not be resolved to a class; the message says why."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
