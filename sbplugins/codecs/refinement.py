@@ -106,7 +106,8 @@ def gaussian_blur(heatmaps: np.ndarray, kernel_size: int = 11) -> np.ndarray:
     out = sum(kernel[i] * rows[..., i:i + w] for i in range(kernel_size))
     origin_max = hm.reshape(n, k, -1).max(axis=-1)
     blurred_max = out.reshape(n, k, -1).max(axis=-1)
-    ratio = np.where(blurred_max > 0, origin_max / np.where(blurred_max > 0, blurred_max, 1), 1)
+    nonzero = blurred_max != 0  # an all-zero map stays zero (DARK would divide 0 by 0)
+    ratio = np.where(nonzero, origin_max / np.where(nonzero, blurred_max, 1), 1)
     return (out * ratio[..., None, None]).astype(np.float32)
 
 
