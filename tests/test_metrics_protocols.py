@@ -342,3 +342,51 @@ def test_soft_oks_nms_as_metric_option(coco_sample):
     assert soft['coco/AR'] >= hard['coco/AR'] - 1e-12
     with pytest.raises(ValueError, match='nms_mode'):
         CocoMetric(str(coco_sample['ann_file']), nms_mode='soft')
+
+
+# --- AI Challenger's published layout ----------------------------------------------------------------
+def write_aic_release(folder, rng, num_images=5):
+    """keypoint_validation_annotations_20170911.json + keypoint_validation_images_20170911/."""
+    import cv2
+    img_dir = folder / 'keypoint_validation_images_20170911'
+    img_dir.mkdir(parents=True)
+    records = []
+    for i in range(num_images):
+        image_id = f'{i:04x}' + 'ab' * 18
+        cv2.imwrite(str(img_dir / f'{image_id}.jpg'), np.zeros((480, 640, 3), np.uint8))
+        kps, boxes = {}, {}
+        for h in range(rng.integers(1, 4)):
+            (x, y, w, hh), kpts = person(rng, 640, 480, 14)
+            vis = np.where(kpts[:, 2] == 0, 3, np.where(kpts[:, 2] == 2, 1, 2))
+            kpts[:, 2] = vis
+            kpts[vis == 3, :2] = 0
+            kps[f'human{h + 1}'] = [int(round(v)) for v in kpts.ravel()]
+            boxes[f'human{h + 1}'] = [int(x), int(y), int(x + w), int(y + hh)]
+        records.append(dict(image_id=image_id, url='', keypoint_annotations=kps,
+                            human_annotations=boxes))
+    ann_file = folder / 'keypoint_validation_annotations_20170911.json'
+    ann_file.write_text(json.dumps(records))
+    return ann_file, img_dir, records
+
+
+def test_aic_published_layout(tmp_path):
+    rng = np.random.default_rng(10)
+    ann_file, img_dir, records = write_aic_release(tmp_path, rng)
+    info = dict(from_file='aic')
+    ds = CocoDataset(str(ann_file), data_prefix=dict(img=str(img_dir) + '/'), metainfo=info)
+    people = [(r, name) for r in records for name in sorted(r['keypoint_annotations'])]
+    assert len(ds) == len(people)
+    first, (rec, name) = ds.data_list[0], people[0]
+    raw = np.array(rec['keypoint_annotations'][name]).reshape(14, 3)
+    np.testing.assert_array_equal(first['keypoints_visible'][0], raw[:, 2] != 3)
+    x1, y1, x2, y2 = rec['human_annotations'][name]
+    # the reference's clipping: x2 = x1 + max(0, w - 1)
+    np.testing.assert_allclose(first['bbox'][0], [x1, y1, x2 - x1 - 1, y2 - y1 - 1], atol=1e-4)
+    assert tuple(first['img_shape']) == (480, 640) and first['img_path'].endswith('.jpg')
+    metric = CocoMetric(str(ann_file), metainfo=info)
+    assert run_metric(metric, *predictions_for(ds, rng, noise=0, duplicates=False))[
+        'coco/AP'] == pytest.approx(1.0)
+    records[1]['keypoint_annotations']['human1'][2] = 7
+    ann_file.write_text(json.dumps(records))
+    with pytest.raises(DataError, match=r'record 1 .*visibility values \[7\]'):
+        CocoDataset(str(ann_file), data_prefix=dict(img=str(img_dir) + '/'), metainfo=info)

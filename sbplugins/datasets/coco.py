@@ -24,6 +24,15 @@ def read_json(path: str, what: str) -> Any:
         raise DataError(f'{what} {path!r} is not valid JSON: {err}') from err
 
 
+def load_keypoint_json(path: str, image_dir: Optional[str] = None) -> Any:
+    """A keypoint annotation file as loaded JSON: COCO-style as it is; AI Challenger's published
+    list converted to COCO style (``sbplugins.datasets.aic``; image sizes read from
+    ``image_dir`` when given)."""
+    from .aic import aic_to_coco, is_aic_records
+    data = read_json(path, 'COCO annotation file')
+    return aic_to_coco(data, path, image_dir) if is_aic_records(data) else data
+
+
 class MissingFieldError(DataError, KeyError):
     """A dataset record lacks a field (also a KeyError, what this code raised before)."""
 
@@ -156,7 +165,7 @@ class CocoDataset(BaseTopdownDataset):
 
     # --- loading -----------------------------------------------------------------------------------
     def load_data_list(self) -> List[Dict[str, Any]]:
-        coco = check_coco_keypoint_file(read_json(self.ann_file, 'COCO annotation file'),
+        coco = check_coco_keypoint_file(load_keypoint_json(self.ann_file, self.img_dir),
                                         self.ann_file, self.metainfo['num_keypoints'],
                                         self.metainfo.get('annotation_rules'))
         images = {img['id']: img for img in coco['images']}

@@ -51,7 +51,8 @@ class CocoMetric:
     run before training, with the file, annotation id and field named.
 
     Args:
-        ann_file: COCO-style keypoint annotation file (ground truth).
+        ann_file: COCO-style keypoint annotation file (ground truth), or AI Challenger's
+            published JSON (converted on load, ``sbplugins.datasets.aic``).
         use_area: OKS against the annotations' ``area`` (True) or the box area (False).
         iou_type: ``'keypoints'`` or ``'keypoints_crowd'``.
         max_dets: detections per image that count (COCO and CrowdPose: 20).
@@ -82,7 +83,7 @@ class CocoMetric:
                  nms_thr: float = 0.9,
                  prefix: str = 'coco',
                  outfile_prefix: Optional[str] = None):
-        from sbplugins.datasets.coco import check_coco_keypoint_file, read_json
+        from sbplugins.datasets.coco import check_coco_keypoint_file, load_keypoint_json
         from sbplugins.datasets.dataset_info import build_metainfo
         self.metainfo = build_metainfo(metainfo) if metainfo is not None else None
         protocol = self.metainfo['evaluation'] if self.metainfo else {}
@@ -113,7 +114,7 @@ class CocoMetric:
         # stays on pycocotools (the two agree there: tests/test_metrics_protocols.py)
         self.backend = ('pycocotools' if self.use_area and self.iou_type == 'keypoints'
                         and self.max_dets == 20 else 'xtcocotools')
-        data = read_json(ann_file, 'CocoMetric: annotation file')
+        data = load_keypoint_json(ann_file)
         num_keypoints = (self.metainfo['num_keypoints'] if self.metainfo else
                          _keypoints_per_annotation(data, ann_file))
         rules = self.metainfo['annotation_rules'] if self.metainfo else None
