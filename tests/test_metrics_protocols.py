@@ -390,3 +390,103 @@ def test_aic_published_layout(tmp_path):
     ann_file.write_text(json.dumps(records))
     with pytest.raises(DataError, match=r'record 1 .*visibility values \[7\]'):
         CocoDataset(str(ann_file), data_prefix=dict(img=str(img_dir) + '/'), metainfo=info)
+
+
+# --- the recipes, end to end on folders in the published layouts --------------------------------
+REPO = __import__('pathlib').Path(__file__).resolve().parents[1]
+
+
+def shrink(cfg, work_dir, input_size=(64, 96)):
+    """A recipe shrunk to a small backbone and input so it trains in seconds."""
+    w, h = input_size
+    codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2.0)
+    cfg.merge_from_dict({
+        'work_dir': str(work_dir), 'model.pretrained': None, 'model.backbone.depth': 18,
+        'model.backbone.base_channels': 16, 'model.head.in_channels': 128,
+        'model.head.num_deconv_filters': (32, 32, 32), 'model.codec': codec,
+        'train_cfg': dict(max_epochs=1, val_interval=1), 'param_scheduler': [],
+        'default_hooks.logger.interval': 1, 'default_hooks.checkpoint.interval': 1,
+    })
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].batch_size = 4
+        cfg[key].num_workers = 1
+        for step in cfg[key].dataset.pipeline:
+            if step.type == 'GetBBoxCenterScale':
+                step.aspect_ratio = w / h
+            if step.type == 'TopdownAffine':
+                step.input_size = (w, h)
+            if step.type == 'GenerateTarget':
+                step.encoder = codec
+    return cfg
+
+
+def write_images(folder, coco_file):
+    import cv2
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for img in json.loads(coco_file.read_text())['images']:
+        pixels = rng.integers(0, 255, (img['height'] // 8, img['width'] // 8, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / img['file_name']),
+                    cv2.resize(pixels, (img['width'], img['height'])))
+
+
+def test_crowdpose_recipe_trains_and_evaluates_on_its_layout(tmp_path):
+    """configs/simple_baseline/crowdpose/res50_256x192.py, pointed at a CrowdPose folder (no
+    area, crowdIndex per image, MMPose's detection file): trains, evaluates with crowd levels."""
+    from sbcore.config import Config
+    from sbcore.runner import Runner
+    rng = np.random.default_rng(11)
+    root = tmp_path / 'crowdpose'
+    (root / 'annotations').mkdir(parents=True)
+    for split in ('trainval', 'test'):
+        write_coco_style(root / 'annotations' / f'crowdpose_{split}.json', rng, 14, num_images=4,
+                         area=False, crowd_index=True)
+    write_images(root / 'images', root / 'annotations' / 'crowdpose_test.json')
+    test = json.loads((root / 'annotations' / 'crowdpose_test.json').read_text())
+    dets = [dict(image_id=a['image_id'], category_id=1, score=0.9,
+                 bbox=[v + d for v, d in zip(a['bbox'], rng.normal(0, 3, 4))])
+            for a in test['annotations']]
+    (root / 'annotations' / 'det_for_crowd_test_0.1_0.5.json').write_text(json.dumps(dets))
+    cfg = Config.fromfile(REPO / 'configs/simple_baseline/crowdpose/res50_256x192.py')
+    cfg = shrink(cfg, tmp_path / 'work')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = str(root) + '/'
+    cfg.val_evaluator.ann_file = str(root / 'annotations' / 'crowdpose_test.json')
+    cfg.test_evaluator = cfg.val_evaluator
+    Runner(cfg).train()
+    metrics = json.loads((tmp_path / 'work' / 'metrics.json').read_text())
+    assert set(metrics) == {f'crowdpose/{k}' for k in ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5',
+                                                       'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')}
+    assert all(-1 <= v <= 1 for v in metrics.values())
+    results = json.loads((tmp_path / 'work' / 'keypoints_results.json').read_text())
+    assert len(results[0]['keypoints']) == 14 * 3
+
+
+@pytest.mark.parametrize('recipe,k', [('aic/res101_256x192.py', 14),
+                                      ('ochuman/res50_256x192.py', 17),
+                                      ('humanart/res50_256x192.py', 17),
+                                      ('humanart/res50_256x192_21kpt.py', 21)])
+def test_dataset_recipes_build_on_their_layouts(tmp_path, recipe, k):
+    """Each recipe's val dataset and metric build on a file of its layout put where it looks."""
+    from sbcore.config import Config
+    from sbcore.registries import DATASETS
+    cfg = Config.fromfile(REPO / 'configs/simple_baseline' / recipe).to_dict()
+    assert cfg['model']['head']['out_channels'] == k
+    ds_cfg = dict(cfg['val_dataloader']['dataset'], pipeline=[])
+    rng = np.random.default_rng(12)
+    root = tmp_path / 'data'
+    ann = root / ds_cfg['data_root'].replace('data/', '', 1) / ds_cfg['ann_file']
+    ann.parent.mkdir(parents=True, exist_ok=True)
+    if recipe.startswith('aic'):
+        assert write_aic_release(ann.parent, rng)[0] == ann  # the release's own names
+    elif k == 21:
+        write_coco_style(ann, rng, 17, extra_field=('keypoints_21', 21))
+    else:
+        write_coco_style(ann, rng, 17)
+    ds_cfg['data_root'] = str(root / ds_cfg['data_root'].replace('data/', '', 1))
+    ds = DATASETS.build(ds_cfg)
+    assert ds.data_list[0]['keypoints'].shape == (1, k, 2)
+    metric = METRICS.build(dict(cfg['val_evaluator'], ann_file=str(ann)))
+    batch, preds = predictions_for(ds, rng, noise=0, duplicates=False)
+    got = run_metric(metric, batch, preds)
+    assert got[f'{metric.prefix}/AP'] == pytest.approx(1.0)
