@@ -100,13 +100,14 @@ def check_coco_keypoint_file(coco: Any, path: str, num_keypoints: int,
         if ann['image_id'] not in image_ids:
             raise MissingFieldError(f'{where} refers to image_id {ann["image_id"]} absent from '
                                     f'"images"')
-        if np.size(ann['bbox']) != 4:
+        if not isinstance(ann['bbox'], (list, tuple)) or len(ann['bbox']) != 4:
             raise DataError(f'{where} has bbox {ann["bbox"]!r}, expected [x, y, w, h]')
         if field != 'keypoints':
             ann['keypoints'] = ann[field]
         if kpt_cats and ann['category_id'] not in kpt_cats:
             continue
-        if np.size(ann['keypoints']) != 3 * num_keypoints:
+        if not isinstance(ann['keypoints'], (list, tuple)) or \
+                len(ann['keypoints']) != 3 * num_keypoints:
             raise DataError(f'{where} has {np.size(ann["keypoints"])} keypoint values, expected '
                             f'3 x {num_keypoints} (field {field!r}; K from the dataset info)')
         ann.setdefault('iscrowd', 0)
