@@ -43,6 +43,7 @@ class MSRAHeatmap(BaseKeypointCodec):
                  heatmap_size: Sequence[int] = (48, 64), sigma: float = 2.0,
                  unbiased: bool = False, blur_kernel_size: int = 11,
                  refine: str = 'official'):
+        refine = 'none' if refine is None else refine  # --cfg-options reads none as None
         if refine not in REFINE_MODES:
             raise ValueError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
         if blur_kernel_size < 1 or blur_kernel_size % 2 == 0:

@@ -43,6 +43,7 @@ class UDPHeatmap(BaseKeypointCodec):
     def __init__(self, input_size: Sequence[int] = (192, 256),
                  heatmap_size: Sequence[int] = (48, 64), sigma: float = 2.0,
                  blur_kernel_size: int = 11, refine: str = 'dark_udp'):
+        refine = 'none' if refine is None else refine  # --cfg-options reads none as None
         if refine not in UDP_REFINE_MODES:
             raise ValueError(f'UDPHeatmap: refine must be one of {UDP_REFINE_MODES}, '
                              f'got {refine!r}')
