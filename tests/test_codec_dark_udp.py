@@ -331,3 +331,20 @@ def test_registry_and_bad_options():
         UDPHeatmap(refine='official')
     with pytest.raises(ValueError, match=r'\(N, K, H, W\)'):
         UDPHeatmap().batch_decode(np.zeros((17, 64, 48)))
+
+
+def test_topdown_affine_udp_moves_image_and_keypoints_together():
+    """TopdownAffine(use_udp=True): a bright pixel at a keypoint lands where the keypoint goes
+    (within the bilinear warp's half pixel), and the box corners land on the crop's corners."""
+    from sbplugins.transforms.topdown_affine import TopdownAffine
+    img = np.zeros((300, 400, 3), np.uint8)
+    img[120, 250] = 255
+    results = dict(img=img, bbox_center=np.array([[200.0, 150.0]]),
+                   bbox_scale=np.array([[1.2, 1.6]]), bbox_rotation=np.array([20.0]),
+                   keypoints=np.array([[[250.0, 120.0]]]))
+    out = TopdownAffine((96, 128), use_udp=True)(results)
+    assert out['img'].shape == (128, 96, 3) and 'use_udp=True' in repr(TopdownAffine(use_udp=True))
+    y, x = np.unravel_index(out['img'][..., 0].argmax(), out['img'].shape[:2])
+    assert np.abs(np.array([x, y]) - out['keypoints'][0, 0]).max() <= 1.0
+    np.testing.assert_allclose(out['affine_matrix'], get_udp_affine_transform(
+        [200, 150], [1.2, 1.6], 20.0, (96, 128)), atol=1e-5)  # scale passes through float32
