@@ -1,8 +1,8 @@
 """SimpleBaseline ResNet-50 on Human-Art (17 joints, COCO layout), MMPose's recipe.
 
-No SimpleBaseline number is published for Human-Art; the closest is MMPose's HRNet-W32 256x192
-trained on Human-Art + COCO (Human-Art val, flip test): AP 75.4 with ground-truth boxes,
-AP 39.9 with its detector's boxes (person AP 56.2). A ResNet-50 should land below those.
+Should approach: no SimpleBaseline number is published for Human-Art; the closest is MMPose's
+HRNet-W32 256x192 trained on Human-Art + COCO (Human-Art val, flip test): AP 75.4 with
+ground-truth boxes, AP 39.9 with its detector's boxes (person AP 56.2); a ResNet-50 lands below.
 Layout under data/HumanArt/ (the Human-Art release): annotations/training_humanart_coco.json,
 annotations/validation_humanart.json, images/ (file names in the JSON start with images/).
 """

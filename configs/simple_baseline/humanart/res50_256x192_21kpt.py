@@ -1,7 +1,8 @@
 """SimpleBaseline ResNet-50 on Human-Art's 21-joint layout (COCO's 17 + fingers and toes).
 
-No published number for this layout and backbone; it shares res50_256x192.py's recipe and reads
-the ``keypoints_21`` field (dataset info 'humanart21') for training and evaluation.
+Should approach: no number is published for this layout and backbone. It shares
+res50_256x192.py's recipe and reads the ``keypoints_21`` field (dataset info 'humanart21')
+for training and evaluation.
 """
 _base_ = ['./res50_256x192.py']
 _info = dict(from_file='humanart21')

@@ -4,6 +4,7 @@ Everything else as res18_128x96.py (same data, schedule, seed). DARK reports its
 at small inputs (COCO val, HRNet-W32 128x96: +5.9 AP over the standard decoding); here the
 decoding table of the README's results compares it with the official decoding on the synthetic
 val split.
+Expected (measured here): see the table below.
 """
 _base_ = ['./res18_128x96.py']
 _codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0,

@@ -4,6 +4,7 @@ UDP's DARK-style decoding, no flip-test shift (a flip maps heatmap x to W - 1 - 
 Everything else as res18_128x96.py (same data, schedule, seed). UDP reports +1.5 to +2.7 AP on
 COCO val for HRNet at 256x192 over the standard data processing; the README's decoding table
 compares it here on the synthetic val split.
+Expected (measured here): see the table below.
 """
 _base_ = ['./res18_128x96.py']
 _codec = dict(type='UDPHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0,
