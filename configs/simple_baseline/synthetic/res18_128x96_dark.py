@@ -1,9 +1,8 @@
 """The main job's recipe with DARK (Zhang et al., CVPR 2020): unbiased target, DARK decoding.
 
 Everything else as res18_128x96.py (same data, schedule, seed). DARK reports its largest gains
-at small inputs (COCO val, HRNet-W32 128x96: +5.9 AP over the standard decoding); here the
-decoding table of the README's results compares it with the official decoding on the synthetic
-val split.
+at the smallest input it tests (128x96, the main job's); the README's decoding table compares it
+with the official decoding on the synthetic val split.
 Expected (measured here): see the table below.
 """
 _base_ = ['./res18_128x96.py']

@@ -1,9 +1,9 @@
 """The main job's recipe with UDP (Huang et al., CVPR 2020): unbiased affine, UDP target and
 UDP's DARK-style decoding, no flip-test shift (a flip maps heatmap x to W - 1 - x exactly).
 
-Everything else as res18_128x96.py (same data, schedule, seed). UDP reports +1.5 to +2.7 AP on
-COCO val for HRNet at 256x192 over the standard data processing; the README's decoding table
-compares it here on the synthetic val split.
+Everything else as res18_128x96.py (same data, schedule, seed). UDP reports gains over the
+standard data processing on COCO for every backbone and input it tests; the README's decoding
+table compares it here on the synthetic val split.
 Expected (measured here): see the table below.
 """
 _base_ = ['./res18_128x96.py']
