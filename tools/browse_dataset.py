@@ -17,6 +17,7 @@ from typing import Any, Dict
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
 
 # PackPoseInputs' ``keypoints`` are the image-space ground truth; the crop-space ones (after
@@ -66,6 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--num', type=int, default=8, help='samples to render (default 8)')
     p.add_argument('--out-dir', default='browse_out')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    add_debug_argument(p)
     args = p.parse_args(argv)
     if args.num < 1:
         p.error(f'--num must be >= 1, got {args.num}')
@@ -102,4 +104,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -16,6 +16,7 @@ import sys
 from typing import List, Optional
 
 from sbplugins.utils.pth_reader import PthFormatError, load_state_dict
+from sbcore.cli import add_debug_argument, run_tool
 from sbplugins.utils.weight_conversion import (UnmappedWeightsError, convert_official,
                                                convert_torchvision, save_mindspore_checkpoint)
 
@@ -27,6 +28,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--kind', choices=('official', 'torchvision'), default='official')
     parser.add_argument('--num-joints', type=int, default=17,
                         help='expected heatmap channels of final_layer (official only)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -60,4 +62,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -113,23 +113,9 @@ def convert_torchvision(state: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 
 
 def save_mindspore_checkpoint(params: Dict[str, np.ndarray], path: os.PathLike) -> None:
-    """Write ``params`` as a MindSpore checkpoint at ``path`` (``*.ckpt``), atomically.
-
-    The checkpoint is written to a temporary file beside ``path`` and moved into place, so an
-    interrupted run never leaves a truncated checkpoint under the final name.
-    """
+    """Write ``params`` as a MindSpore checkpoint at ``path`` (``*.ckpt``), atomically and with
+    per-array checksums (``sbcore.checkpoint.save_checkpoint``; the folder is created)."""
+    from sbcore.checkpoint import save_checkpoint
     path = os.fspath(path)
-    if not path.endswith('.ckpt'):  # mindspore.load_checkpoint refuses any other suffix
-        raise ValueError(f'MindSpore checkpoint path {path!r} must end with .ckpt')
-    import mindspore  # after sbcore (imported above) so the oneDNN setting applies
-
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f'.{os.path.basename(path)}.{os.getpid()}.tmp.ckpt')
-    entries = [{'name': name, 'data': mindspore.Tensor(array)} for name, array in params.items()]
-    try:
-        mindspore.save_checkpoint(entries, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_checkpoint(path, params, {})
