@@ -372,12 +372,12 @@ def test_tool_refuses_malicious_and_mismatched_files(tmp_path):
     evil = torch_save({'conv1.weight': torch.ones(1), 'x': WritesMarker(marker)},
                       tmp_path / 'evil.pth', True)
     result = run_tool('--src', str(evil), '--dst', str(tmp_path / 'evil.ckpt'))
-    assert result.returncode == 1 and 'refusing to unpickle global' in result.stderr
+    assert result.returncode == 2 and 'refusing to unpickle global' in result.stderr
     assert not marker.exists() and not (tmp_path / 'evil.ckpt').exists()
 
     src = torch_save(build_pose_resnet(18, num_joints=16).state_dict(), tmp_path / 'r18.pth', True)
     result = run_tool('--src', str(src), '--dst', str(tmp_path / 'r18.ckpt'))
-    assert result.returncode == 1 and '16 output channels, --num-joints is 17' in result.stderr
+    assert result.returncode == 2 and '16 output channels, --num-joints is 17' in result.stderr
     assert not (tmp_path / 'r18.ckpt').exists()
 
 

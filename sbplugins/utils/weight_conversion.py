@@ -21,6 +21,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore is imported below)
+from sbcore.errors import CheckpointError
 
 __all__ = ['UnmappedWeightsError', 'BN_RENAMES', 'convert_official', 'convert_torchvision',
            'save_mindspore_checkpoint']
@@ -35,7 +36,7 @@ HEAD_MODULE = re.compile(r'^(deconv_layers\.\d+|final_layer)$')
 CLASSIFIER_MODULE = re.compile(r'^fc$')
 
 
-class UnmappedWeightsError(KeyError):
+class UnmappedWeightsError(CheckpointError, KeyError):
     """Some state-dict names fit no known layout; ``.names`` lists them."""
 
     def __init__(self, names: List[str], kind: str):
