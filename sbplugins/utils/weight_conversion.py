@@ -118,5 +118,7 @@ def save_mindspore_checkpoint(params: Dict[str, np.ndarray], path: os.PathLike) 
     per-array checksums (``sbcore.checkpoint.save_checkpoint``; the folder is created)."""
     from sbcore.checkpoint import save_checkpoint
     path = os.fspath(path)
+    if not path.endswith('.ckpt'):  # mindspore.load_checkpoint refuses any other suffix
+        raise CheckpointError(f'MindSpore checkpoint path {path!r} must end with .ckpt')
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     save_checkpoint(path, params, {})
