@@ -101,7 +101,7 @@ class _EpochBatches:
             shapes = {k: sorted({tuple(np.shape(r[j])) for r in rows}) for j, k in enumerate(self.keys)}
             uneven = {k: v for k, v in shapes.items() if len(v) > 1}
             raise DataError(f'{type(self.dataset).__name__}: samples of one batch differ in '
-                             f'shape: {uneven}') from err
+                            f'shape: {uneven}') from err
 
 
 class DataLoader:
@@ -174,7 +174,7 @@ def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,
     unknown = sorted(set(cfg) - known)
     if unknown:
         raise ConfigError(f'dataloader config: unknown key(s) {", ".join(unknown)}; '
-                         f'known: {", ".join(sorted(known))}')
+                          f'known: {", ".join(sorted(known))}')
     if 'dataset' not in cfg or 'batch_size' not in cfg:
         raise ConfigError('dataloader config needs "dataset" and "batch_size"')
     dataset = cfg['dataset']

@@ -14,9 +14,9 @@ it exits with the worker's exit code (or msrun's, or 124 on time-out).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +46,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+MSRUN_MODULE = 'mindspore.parallel.cluster.run'  # what the msrun console script runs
 DEFAULT_MASTER_PORT = 8118  # msrun's default; several nodes must agree on one
 
 
@@ -117,9 +118,9 @@ def run(script: str, script_args: Sequence[str], nproc: int, master_port: Option
         node_rank: int = 0, master_addr: Optional[str] = None) -> int:
     """Run ``script`` on ``nproc`` msrun workers of this node; stream msrun's output; return an
     exit code."""
-    if shutil.which('msrun') is None:
-        print('sbcore.launch: msrun is not on PATH (it is installed with the mindspore wheel; '
-              'activate the environment that has it)', file=sys.stderr, flush=True)
+    if importlib.util.find_spec('mindspore') is None:
+        print(f'sbcore.launch: mindspore (which provides msrun) is not installed for '
+              f'{sys.executable}', file=sys.stderr, flush=True)
         return 127
     port = master_port or (free_port() if nnodes == 1 else DEFAULT_MASTER_PORT)
     Path(log_dir).mkdir(parents=True, exist_ok=True)
@@ -127,7 +128,13 @@ def run(script: str, script_args: Sequence[str], nproc: int, master_port: Option
                         master_addr)
     print(f'sbcore.launch: {" ".join(cmd)}', flush=True)
     # Own process group, so a time-out can stop msrun and every worker it started.
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    # msrun is run by this interpreter, and starts its workers with the `python` first on PATH:
+    # put this interpreter's folder first, so that a virtual environment's msrun-less bin (or a
+    # pyenv shim that reorders PATH) cannot hand the workers another Python.
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                                  os.environ.get('PATH', '')]))
+    proc = subprocess.Popen([sys.executable, '-m', MSRUN_MODULE, *cmd[1:]], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             errors='replace', start_new_session=True)
     captured: List[str] = []
 

@@ -34,7 +34,7 @@ def read_log(path: str) -> List[dict]:
             raise DataError(f'{path}:{number}: not a JSON object: {err}') from err
         if not isinstance(record, dict):
             raise DataError(f'{path}:{number}: expected a JSON object, '
-                             f'got {type(record).__name__}')
+                            f'got {type(record).__name__}')
         records.append(record)
     return records
 

@@ -32,5 +32,5 @@ def get_priority(priority: Union[int, str, Priority]) -> int:
             return Priority[priority.upper()].value
         except KeyError:
             raise ConfigError(f'unknown hook priority {priority!r}; levels: '
-                             f'{", ".join(p.name for p in Priority)}') from None
+                              f'{", ".join(p.name for p in Priority)}') from None
     raise ConfigError(f'hook priority must be an int, a str or a Priority, got {type(priority).__name__}')

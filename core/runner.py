@@ -61,7 +61,7 @@ def _check_keys(where: str, given, known) -> None:
             close = difflib.get_close_matches(k, sorted(known), n=1)
             hints.append(f'{k!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
         raise ConfigError(f'{where}: unknown key(s) {", ".join(hints)}; known keys: '
-                       f'{", ".join(sorted(known))}')
+                          f'{", ".join(sorted(known))}')
 
 
 def _check_number(where: str, value: Any, integer: bool = True) -> None:
@@ -70,7 +70,7 @@ def _check_number(where: str, value: Any, integer: bool = True) -> None:
     ok = isinstance(value, numbers.Integral if integer else numbers.Real)
     if isinstance(value, bool) or not ok:
         raise ConfigError(f'config: {where} must be {"an integer" if integer else "a number"}, '
-                        f'got {value!r} ({type(value).__name__})')
+                          f'got {value!r} ({type(value).__name__})')
 
 
 def compile_inference(model: nn.Cell) -> nn.Cell:

@@ -65,7 +65,7 @@ class MultiStepLR(Scheduler):
         if isinstance(milestones, (int, str)) or not all(
                 isinstance(m, int) and not isinstance(m, bool) and m >= 0 for m in milestones):
             raise ConfigError(f'MultiStepLR: milestones must be a list of ints >= 0 (absolute '
-                             f'{"epochs" if by_epoch else "iterations"}), got {milestones!r}')
+                              f'{"epochs" if by_epoch else "iterations"}), got {milestones!r}')
         if not gamma > 0:
             raise ConfigError(f'MultiStepLR: gamma must be > 0, got {gamma!r}')
         self.milestones = sorted(milestones)
@@ -84,7 +84,7 @@ class CosineAnnealingLR(Scheduler):
         super().__init__(by_epoch, begin, end)
         if not 0 <= eta_min_ratio <= 1:
             raise ConfigError(f'CosineAnnealingLR: eta_min_ratio must be in [0, 1], '
-                             f'got {eta_min_ratio!r}')
+                              f'got {eta_min_ratio!r}')
         self.eta_min_ratio = eta_min_ratio
 
     def _factor(self, t: int) -> float:

@@ -64,7 +64,7 @@ def load_detections(path: str, score_thr: float) -> Dict[int, np.ndarray]:
             raise DataError(f'--bboxes {path}: not valid JSON: {err}') from err
     if not isinstance(dets, list):
         raise DataError(f'--bboxes {path}: expected a JSON list of {{image_id, bbox, score, '
-                         f'category_id}} (COCO detection results), got {type(dets).__name__}')
+                        f'category_id}} (COCO detection results), got {type(dets).__name__}')
     by_image: Dict[int, List[List[float]]] = {}
     for i, det in enumerate(dets):
         missing = [k for k in ('image_id', 'bbox', 'score', 'category_id') if k not in det]
@@ -81,7 +81,7 @@ def coco_image_id(path: Path) -> int:
         return int(path.stem.split('_')[-1])
     except ValueError:
         raise DataError(f'--bboxes needs COCO-named images (the file name is the numeric '
-                         f'image id), got {path.name}') from None
+                        f'image id), got {path.name}') from None
 
 
 def persons_to_json(persons: List[dict]) -> List[dict]:

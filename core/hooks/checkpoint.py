@@ -35,7 +35,7 @@ class CheckpointHook(Hook):
         if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) \
                 or not (max_keep_ckpts == -1 or max_keep_ckpts >= 1):
             raise ConfigError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
-                             f'got {max_keep_ckpts!r}')
+                              f'got {max_keep_ckpts!r}')
         if rule not in (None, 'greater', 'less'):
             raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
         self.interval = interval
@@ -59,7 +59,7 @@ class CheckpointHook(Hook):
             return
         if self.save_best not in metrics:
             raise ConfigError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
-                           f'metrics {sorted(metrics)}')
+                              f'metrics {sorted(metrics)}')
         score = float(metrics[self.save_best])
         if not math.isnan(score) and self._better(score):
             self.best_score = score

@@ -35,7 +35,7 @@ class Hook:
         for name in vars(cls):
             if name.startswith(('before_', 'after_')) and name not in HOOK_POINTS:
                 raise ConfigError(f'{where} defines {name!r}, which is not a hook point and would '
-                                f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
+                                  f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
         if 'priority' in vars(cls):  # a bad class-level priority fails here, not at the first run
             try:
                 get_priority(cls.priority)

@@ -146,11 +146,11 @@ class ResNet(nn.Cell):
         super().__init__()
         if depth not in ARCH_SETTINGS:
             raise ConfigError(f'ResNet: depth={depth!r} is not supported; expected one of '
-                             f'{sorted(ARCH_SETTINGS)}')
+                              f'{sorted(ARCH_SETTINGS)}')
         out_indices = tuple(int(i) for i in out_indices)
         if not out_indices or any(i not in (0, 1, 2, 3) for i in out_indices):
             raise ConfigError(f'ResNet: out_indices={out_indices!r}; expected a non-empty subset '
-                             f'of (0, 1, 2, 3)')
+                              f'of (0, 1, 2, 3)')
         if not -1 <= frozen_stages <= 4:
             raise ConfigError(f'ResNet: frozen_stages={frozen_stages!r}; expected -1..4')
         self.depth = depth

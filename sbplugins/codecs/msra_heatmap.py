@@ -35,7 +35,7 @@ class MSRAHeatmap:
             raise ConfigError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
         if len(input_size) != 2 or len(heatmap_size) != 2:
             raise ConfigError(f'MSRAHeatmap: input_size and heatmap_size must be (w, h), got '
-                             f'{input_size!r} and {heatmap_size!r}')
+                              f'{input_size!r} and {heatmap_size!r}')
         if sigma <= 0:
             raise ConfigError(f'MSRAHeatmap: sigma must be > 0, got {sigma}')
         self.input_size = (int(input_size[0]), int(input_size[1]))

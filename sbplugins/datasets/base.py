@@ -64,7 +64,7 @@ class BaseTopdownDataset:
         first = self.data_list[0].get('img_path')
         if first is not None and not os.path.isfile(first):
             raise MissingFileError(f'{type(self).__name__}: image file {first!r} (instance 0) not '
-                                    f'found; is data_prefix["img"] right?')
+                                   f'found; is data_prefix["img"] right?')
 
     def __len__(self) -> int:
         return len(self.data_list)

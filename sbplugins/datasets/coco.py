@@ -104,7 +104,7 @@ class CocoDataset(BaseTopdownDataset):
             kpts = np.asarray(ann['keypoints'], dtype=np.float32)
             if kpts.size != 3 * num_kpt:
                 raise DataError(f'{where} has {kpts.size} keypoint values, expected 3 x {num_kpt} '
-                                 f'for dataset {self.metainfo["dataset_name"]!r}')
+                                f'for dataset {self.metainfo["dataset_name"]!r}')
             kpts = kpts.reshape(num_kpt, 3)
             visible = kpts[:, 2] > 0
             if ann.get('iscrowd', 0) or not visible.any():
@@ -132,7 +132,7 @@ class CocoDataset(BaseTopdownDataset):
         dets = read_json(self.bbox_file, 'detection file')
         if not isinstance(dets, list):
             raise DataError(f'detection file {self.bbox_file!r} must hold a JSON list of '
-                             f'{{image_id, category_id, bbox, score}}')
+                            f'{{image_id, category_id, bbox, score}}')
         num_kpt = self.metainfo['num_keypoints']
         unknown = sorted({d.get('image_id')
                           for d in dets if d.get('image_id') not in images},

@@ -55,7 +55,7 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         for key in _REQUIRED_JOINT_KEYS:
             if key not in joint:
                 raise DataError(f'{source}: keypoint_info[{idx}] has no key {key!r} '
-                               f'(required: {_REQUIRED_JOINT_KEYS})')
+                                f'(required: {_REQUIRED_JOINT_KEYS})')
         if joint['id'] != idx:
             raise DataError(f'{source}: keypoint_info[{idx}] has id {joint["id"]}, expected {idx}')
         names.append(joint['name'])
@@ -74,7 +74,7 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         other = name2id[swap]
         if kp_info[other]['swap'] != name:
             raise DataError(f'{source}: swap of {name!r} is {swap!r} but swap of {swap!r} is '
-                             f'{kp_info[other]["swap"]!r} (must be mutual)')
+                            f'{kp_info[other]["swap"]!r} (must be mutual)')
         if idx < other:
             flip_pairs.append((idx, other))
 
@@ -94,7 +94,7 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
     for key, arr in (('joint_weights', joint_weights), ('sigmas', sigmas)):
         if arr.shape != (num_keypoints, ):
             raise DataError(f'{source}: {key} has shape {arr.shape}, expected ({num_keypoints},) '
-                             f'(one per keypoint)')
+                            f'(one per keypoint)')
 
     return dict(
         dataset_name=info['dataset_name'],

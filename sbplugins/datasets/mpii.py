@@ -86,7 +86,7 @@ class MpiiDataset(BaseTopdownDataset):
         anns = read_json(self.ann_file, 'MPII annotation file')
         if not isinstance(anns, list):
             raise DataError(f'MPII annotation file {self.ann_file!r} must hold a JSON list of '
-                             f'{{image, center, scale, joints, joints_vis}}')
+                            f'{{image, center, scale, joints, joints_vis}}')
         num_kpt = self.metainfo['num_keypoints']
         for i, ann in enumerate(anns):
             missing = [
@@ -96,8 +96,8 @@ class MpiiDataset(BaseTopdownDataset):
                 raise DataError(f'{self.ann_file}: entry {i} lacks field(s) {missing}')
             if np.asarray(ann['joints']).shape != (num_kpt, 2) or len(ann['joints_vis']) != num_kpt:
                 raise DataError(f'{self.ann_file}: entry {i} has joints of shape '
-                                 f'{np.asarray(ann["joints"]).shape} / {len(ann["joints_vis"])} '
-                                 f'visibilities, expected ({num_kpt}, 2) / {num_kpt}')
+                                f'{np.asarray(ann["joints"]).shape} / {len(ann["joints_vis"])} '
+                                f'visibilities, expected ({num_kpt}, 2) / {num_kpt}')
         if not anns:
             return []
         # Vectorised over all entries: (N, 2) centers, (N,) scales, (N, K, 2) joints.

@@ -36,7 +36,7 @@ class SyntheticCocoDataset(CocoDataset):
             raise ConfigError(f'SyntheticCocoDataset split must be "train" or "val", got {split!r}')
         if use_detections and split != 'val':
             raise ConfigError('SyntheticCocoDataset: use_detections=True needs split="val" '
-                             '(detection boxes are generated for the validation images only)')
+                              '(detection boxes are generated for the validation images only)')
         fixed = sorted({'ann_file', 'data_prefix', 'bbox_file'} & set(coco_kwargs))
         if fixed:
             raise ConfigError(f'SyntheticCocoDataset sets {fixed} itself from split={split!r}')

@@ -415,8 +415,8 @@ def generate_dataset(out_dir: str, num_train_images: int = 1500, num_val_images:
     """
     if max_people_per_image < 1 or num_train_images < 0 or num_val_images < 0 or not 0 <= difficulty <= 1:
         raise ConfigError(f'need max_people_per_image >= 1, image counts >= 0 and 0 <= difficulty <= 1, got '
-                         f'max_people_per_image={max_people_per_image}, num_train_images={num_train_images}, '
-                         f'num_val_images={num_val_images}, difficulty={difficulty}')
+                          f'max_people_per_image={max_people_per_image}, num_train_images={num_train_images}, '
+                          f'num_val_images={num_val_images}, difficulty={difficulty}')
     paths = dataset_paths(out_dir)
     for sub in ('annotations', 'person_detection_results'):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)

@@ -106,7 +106,7 @@ class TopdownPoseEstimator(nn.Cell):
         unknown = sorted(set(preprocessor) - set(DEFAULT_PREPROCESSOR))
         if unknown:
             raise ConfigError(f'TopdownPoseEstimator: data_preprocessor keys {unknown} are not '
-                             f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
+                              f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
         self.mean = np.asarray(preprocessor['mean'], np.float32).reshape(1, 1, 1, -1)
         self.std = np.asarray(preprocessor['std'], np.float32).reshape(1, 1, 1, -1)
         self.bgr_to_rgb = bool(preprocessor['bgr_to_rgb'])

@@ -31,7 +31,7 @@ def deconv_padding(kernel_size: int) -> Tuple[int, int, int, int]:
     table = {4: (1, 1, 1, 1), 3: (1, 0, 1, 0), 2: (0, 0, 0, 0)}
     if kernel_size not in table:
         raise ConfigError(f'DeconvHead: deconv kernel {kernel_size!r} is not supported; '
-                         f'expected one of {sorted(table)}')
+                          f'expected one of {sorted(table)}')
     return table[kernel_size]
 
 
@@ -56,12 +56,12 @@ class DeconvHead(nn.Cell):
         if len(num_deconv_filters) != num_deconv_layers or \
                 len(num_deconv_kernels) != num_deconv_layers:
             raise ConfigError(f'DeconvHead: num_deconv_layers={num_deconv_layers} but '
-                             f'num_deconv_filters={tuple(num_deconv_filters)} and '
-                             f'num_deconv_kernels={tuple(num_deconv_kernels)}; '
-                             f'expected one entry per layer')
+                              f'num_deconv_filters={tuple(num_deconv_filters)} and '
+                              f'num_deconv_kernels={tuple(num_deconv_kernels)}; '
+                              f'expected one entry per layer')
         if final_conv_kernel not in (1, 3):
             raise ConfigError(f'DeconvHead: final_conv_kernel={final_conv_kernel!r}; '
-                             f'expected 1 or 3')
+                              f'expected 1 or 3')
         layers = []
         channels = in_channels
         for filters, kernel in zip(num_deconv_filters, num_deconv_kernels):
