@@ -12,6 +12,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sbcore.errors import ConfigError
+
 
 class BaseKeypointCodec:
     """Base class of keypoint codecs (MMPose's ``BaseKeypointCodec`` API).
@@ -64,10 +66,10 @@ class BaseKeypointCodec:
     def _check_sizes(name: str, input_size: Sequence[int], heatmap_size: Sequence[int],
                      sigma: float) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         if len(input_size) != 2 or len(heatmap_size) != 2:
-            raise ValueError(f'{name}: input_size and heatmap_size must be (w, h), got '
+            raise ConfigError(f'{name}: input_size and heatmap_size must be (w, h), got '
                              f'{input_size!r} and {heatmap_size!r}')
         if sigma <= 0:
-            raise ValueError(f'{name}: sigma must be > 0, got {sigma}')
+            raise ConfigError(f'{name}: sigma must be > 0, got {sigma}')
         return ((int(input_size[0]), int(input_size[1])),
                 (int(heatmap_size[0]), int(heatmap_size[1])))
 

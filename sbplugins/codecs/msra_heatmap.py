@@ -17,6 +17,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sbcore.errors import ConfigError
+
 from .base import BaseKeypointCodec
 from .refinement import (QUARTER_PIXEL_MODES, get_heatmap_maximum, refine_dark,
                          refine_quarter_pixel)
@@ -45,9 +47,9 @@ class MSRAHeatmap(BaseKeypointCodec):
                  refine: str = 'official'):
         refine = 'none' if refine is None else refine  # --cfg-options reads none as None
         if refine not in REFINE_MODES:
-            raise ValueError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
+            raise ConfigError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
         if blur_kernel_size < 1 or blur_kernel_size % 2 == 0:
-            raise ValueError(f'MSRAHeatmap: blur_kernel_size must be odd, got {blur_kernel_size}')
+            raise ConfigError(f'MSRAHeatmap: blur_kernel_size must be odd, got {blur_kernel_size}')
         input_size, heatmap_size = self._check_sizes('MSRAHeatmap', input_size, heatmap_size,
                                                      sigma)
         self.unbiased = bool(unbiased)

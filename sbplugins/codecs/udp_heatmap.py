@@ -12,6 +12,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sbcore.errors import ConfigError
+
 from .base import BaseKeypointCodec
 from .refinement import get_heatmap_maximum, refine_dark_udp
 
@@ -45,14 +47,14 @@ class UDPHeatmap(BaseKeypointCodec):
                  blur_kernel_size: int = 11, refine: str = 'dark_udp'):
         refine = 'none' if refine is None else refine  # --cfg-options reads none as None
         if refine not in UDP_REFINE_MODES:
-            raise ValueError(f'UDPHeatmap: refine must be one of {UDP_REFINE_MODES}, '
+            raise ConfigError(f'UDPHeatmap: refine must be one of {UDP_REFINE_MODES}, '
                              f'got {refine!r}')
         if blur_kernel_size < 1 or blur_kernel_size % 2 == 0:
-            raise ValueError(f'UDPHeatmap: blur_kernel_size must be odd, got {blur_kernel_size}')
+            raise ConfigError(f'UDPHeatmap: blur_kernel_size must be odd, got {blur_kernel_size}')
         self.input_size, self.heatmap_size = self._check_sizes('UDPHeatmap', input_size,
                                                                heatmap_size, sigma)
         if min(self.heatmap_size) < 2:
-            raise ValueError(f'UDPHeatmap: heatmap_size must be >= 2 per axis, '
+            raise ConfigError(f'UDPHeatmap: heatmap_size must be >= 2 per axis, '
                              f'got {self.heatmap_size}')
         self.sigma = float(sigma)
         self.blur_kernel_size = int(blur_kernel_size)

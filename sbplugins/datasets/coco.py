@@ -11,6 +11,7 @@ from sbcore.errors import DataError, MissingFileError
 from sbplugins.utils.geometry import clip_bbox_xywh
 
 from .base import BaseTopdownDataset
+from sbcore.errors import DataError, MissingFileError
 
 
 def read_json(path: str, what: str) -> Any:
@@ -214,7 +215,7 @@ class CocoDataset(BaseTopdownDataset):
         dets = read_json(self.bbox_file, 'detection file')
         if not isinstance(dets, list):
             raise DataError(f'detection file {self.bbox_file!r} must hold a JSON list of '
-                             f'{{image_id, category_id, bbox, score}}')
+                            f'{{image_id, category_id, bbox, score}}')
         num_kpt = self.metainfo['num_keypoints']
         unknown = sorted({d.get('image_id')
                           for d in dets if d.get('image_id') not in images},

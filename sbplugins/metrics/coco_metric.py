@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from sbcore.errors import ConfigError
+from sbcore.errors import ConfigError, MissingFileError
 
 from .oks import oks_nms, soft_oks_nms
 
@@ -100,6 +100,8 @@ class CocoMetric:
             raise ConfigError(f'CocoMetric: nms_mode {nms_mode!r}, expected one of {NMS_MODES}')
         if self.max_dets < 1:
             raise ConfigError(f'CocoMetric: max_dets must be >= 1, got {self.max_dets}')
+        if not os.path.isfile(ann_file):
+            raise MissingFileError(f'CocoMetric: annotation file {ann_file!r} not found')
         self.ann_file = ann_file
         self.score_mode = score_mode
         self.keypoint_score_thr = float(keypoint_score_thr)
