@@ -222,17 +222,13 @@ def clip_paths(root: str, seq: str) -> Dict[str, str]:
 
 
 def _write_video(path: str, frames: List[np.ndarray], fps: float) -> str:
-    """Write ``frames`` as MP4 (mp4v), or MJPG AVI next to it when there is no MP4 encoder."""
-    size = (frames[0].shape[1], frames[0].shape[0])
-    for out, fourcc in ((path, 'mp4v'), (os.path.splitext(path)[0] + '.avi', 'MJPG')):
-        writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-        if writer.isOpened():
-            for frame in frames:
-                writer.write(frame)
-            writer.release()
-            return out
-        writer.release()
-    raise OSError(f'OpenCV could not open a video writer (mp4v or MJPG) for {path}')
+    """Write ``frames`` as ``path`` (.mp4), or as .avi where there is no MP4 encoder."""
+    from sbplugins.video_io import open_video_writer
+    writer, out = open_video_writer(os.path.splitext(path)[0], fps, (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return str(out)
 
 
 def generate_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: int = 40,

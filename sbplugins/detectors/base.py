@@ -16,8 +16,9 @@ def empty_detections() -> Tuple[np.ndarray, np.ndarray]:
 class BaseDetector:
     """A person detector.
 
-    Subclasses implement ``_detect(image, frame_info)``; ``detect`` checks the image, drops boxes
-    scoring below ``score_thr`` or with no area, and returns them in descending score order.
+    Subclasses implement ``_detect(image, frame_info)``; ``detect`` checks the image and drops
+    boxes scoring below ``score_thr`` or with no area (the order is the detector's: best first
+    after NMS, or the file's order for ``BoxFileDetector``).
 
     Args:
         score_thr: boxes scoring below this are dropped.
@@ -36,7 +37,7 @@ class BaseDetector:
                 ``image_id``); detectors that look boxes up in a file use it, others ignore it.
 
         Returns:
-            boxes (N, 4) float32 xywh in image pixels and scores (N,) float32, best first.
+            boxes (N, 4) float32 xywh in image pixels and scores (N,) float32.
         """
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -46,9 +47,7 @@ class BaseDetector:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         scores = np.asarray(scores, np.float32).reshape(-1)
         keep = (scores >= self.score_thr) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
-        boxes, scores = boxes[keep], scores[keep]
-        order = np.argsort(-scores, kind='stable')
-        return boxes[order], scores[order]
+        return boxes[keep], scores[keep]
 
     def _detect(self, image: np.ndarray, frame_info: dict) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError

@@ -43,6 +43,26 @@ def load_coco_detections(path: str, score_thr: float = 0.0,
     return {k: np.asarray(v, np.float32).reshape(-1, 5) for k, v in by_image.items()}
 
 
+def image_tables(ann_file: str) -> Tuple[Dict[str, int], List[int]]:
+    """The ``images`` of a COCO or PoseTrack 2018 annotation file as (file name -> image id,
+    image ids in frame order); base names are keys too where unique."""
+    data = _read_json(ann_file, 'annotation file')
+    images = data.get('images') if isinstance(data, dict) else None
+    if not isinstance(images, list):
+        raise DataError(f'annotation file {ann_file}: no "images" list')
+    for i, im in enumerate(images):
+        if 'id' not in im or 'file_name' not in im:
+            raise DataError(f'annotation file {ann_file}: images[{i}] lacks "id" or "file_name"')
+    images = sorted(images, key=lambda im: (im.get('frame_id', 0), im['id']))
+    bases = [os.path.basename(im['file_name']) for im in images]
+    by_name: Dict[str, int] = {}
+    for im, base in zip(images, bases):
+        by_name[im['file_name']] = int(im['id'])
+        if bases.count(base) == 1:
+            by_name[base] = int(im['id'])
+    return by_name, [int(im['id']) for im in images]
+
+
 def coco_number(file_name: str) -> Optional[int]:
     """The image id of a COCO-named file (``000000000785.jpg`` -> 785), or None."""
     stem = os.path.splitext(os.path.basename(file_name))[0]
@@ -76,16 +96,7 @@ class BoxFileDetector(BaseDetector):
         self.ids_by_name: Dict[str, int] = {}
         self.ids_in_order: List[int] = []
         if ann_file is not None:
-            images = _read_json(ann_file, 'annotation file').get('images')
-            if not isinstance(images, list):
-                raise DataError(f'annotation file {ann_file}: no "images" list')
-            images = sorted(images, key=lambda im: (im.get('frame_id', 0), im['id']))
-            bases = [os.path.basename(im['file_name']) for im in images]
-            for im, base in zip(images, bases):
-                self.ids_by_name[im['file_name']] = int(im['id'])
-                if bases.count(base) == 1:
-                    self.ids_by_name[base] = int(im['id'])
-            self.ids_in_order = [int(im['id']) for im in images]
+            self.ids_by_name, self.ids_in_order = image_tables(ann_file)
 
     def image_id(self, frame_info: dict) -> Optional[int]:
         """The detection file's image id of a frame (see the class docstring), or None."""
