@@ -279,13 +279,13 @@ def ensure_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: in
                  miss_rate: float = 0.05) -> Dict[str, Dict[str, str]]:
     """``generate_clips`` unless ``root/meta.json`` records the same arguments; written to a
     temporary sibling and renamed into place (an interrupted run leaves nothing half-written).
-    An existing ``root`` without a ``meta.json`` is refused."""
+    An existing, non-empty ``root`` without a ``meta.json`` is refused."""
     root = os.path.abspath(root)
     wanted = clips_meta(scenarios, num_frames, image_size, seed, fps, miss_rate)
     meta_path = os.path.join(root, 'meta.json')
     if _read_json(meta_path) == wanted:
         return _existing_paths(root, wanted)
-    if os.path.exists(root) and not os.path.isfile(meta_path):
+    if os.path.exists(root) and not os.path.isfile(meta_path) and os.listdir(root):
         raise FileExistsError(f'{root!r} exists but has no meta.json of the clip generator; '
                               f'refusing to replace it')
     parent = os.path.dirname(root)
