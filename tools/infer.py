@@ -31,7 +31,7 @@ import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 from sbcore.config import DictAction
-from sbcore.errors import ConfigError, UserError
+from sbcore.errors import ConfigError, MissingFileError, UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--config', required=True, help='config file')
     p.add_argument('--ckpt', required=True, help='model checkpoint')
     p.add_argument('--input', required=True,
-                   help='an image, a folder of images, a video file, or webcam:N')
+                   help='an image, a folder of images, a video file, or webcam:N; with --track '
+                        'also a folder of videos or of frame folders (one video each)')
     p.add_argument('--bboxes', metavar='DET_JSON',
                    help='person detections in the official COCO detection schema: a JSON list of '
                         '{image_id, bbox [x, y, w, h], score, category_id}. Frames are matched by '
@@ -85,22 +86,22 @@ def warn(message: str) -> None:
     print(f'WARNING {message}', file=sys.stderr, flush=True)
 
 
-def build_detector_from_args(args, cfg):
+def build_detector_from_args(args, bboxes, ann_file):
     """The detector the arguments ask for, or None (the config's, set by ``init_model``)."""
-    if args.bboxes:
-        return dict(type='BoxFileDetector', det_file=args.bboxes, ann_file=args.ann_file,
+    if bboxes:
+        return dict(type='BoxFileDetector', det_file=bboxes, ann_file=ann_file,
                     score_thr=args.det_score_thr)
     if args.detector:
         return dict(type=args.detector)
     return None
 
 
-def frame_image_ids(args) -> dict:
+def frame_image_ids(ann_file) -> dict:
     """The input's frames -> image ids from --ann-file: by file name and in frame order."""
-    if not args.ann_file:
+    if not ann_file:
         return {}
     from sbplugins.detectors.box_file import image_tables
-    by_name, in_order = image_tables(args.ann_file)
+    by_name, in_order = image_tables(ann_file)
     return dict(by_name=by_name, in_order=in_order)
 
 
@@ -153,14 +154,15 @@ def run_video(model, source, out_dir: Path, kpt_thr: float, show_scores: bool) -
     print(f'{len(frames)} frames -> {sink.path}')
 
 
-def run_tracking(model, tracker, source, out_dir: Path, args) -> Path:
-    """Track people through ``source``; write ``<name>.json`` (PoseTrack 2018) and the video."""
+def run_tracking(model, tracker, source, out_dir: Path, args, ann_file=None) -> tuple:
+    """Track people through ``source``; write ``<name>.json`` (PoseTrack 2018) and the video.
+    Returns (frames, seconds spent on them)."""
     from sbcore.progress import ProgressBar
     from sbplugins.apis import inference_topdown
     from sbplugins.tracking.posetrack import tracked_frame, write_posetrack18
     from sbplugins.video_io import VideoSink
     from sbplugins.visualization import draw_poses
-    ids = frame_image_ids(args)
+    ids = frame_image_ids(ann_file)
     tracker.reset()
     tracker.set_dataset_meta(model.dataset_meta)
     bar = ProgressBar(source.total, desc='frames', unit='frames')
@@ -200,33 +202,69 @@ def run_tracking(model, tracker, source, out_dir: Path, args) -> Path:
     tracks = {p['track_id'] for f in frames for p in f['persons']}
     print(f'{len(frames)} frames ({skipped} skipped), {len(tracks)} tracks, '
           f'{len(frames) / max(seconds, 1e-9):.2f} frames/s -> {out}, {sink.path}')
+    return len(frames), seconds
+
+
+def sequences(args) -> List[tuple]:
+    """(source, detector config or None, --ann-file) per video to track. A folder holding
+    sub-folders of frames or video files (PoseTrack's ``images/val/``) is one video each; then
+    --bboxes and --ann-file may be folders of per-video files named ``<video>.json``."""
+    from sbplugins.video_io import IMAGE_EXTS, VIDEO_EXTS, open_source
+    root = Path(args.input)
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix.lower() in VIDEO_EXTS) \
+        if root.is_dir() and not any(p.suffix.lower() in IMAGE_EXTS for p in root.iterdir()) else []
+    if not subdirs:
+        return [(open_source(args.input), args.bboxes, args.ann_file)]
+    out = []
+    for sub in subdirs:
+        stem = sub.stem if sub.is_file() else sub.name
+
+        def per_video(option):
+            if option and Path(option).is_dir():
+                path = Path(option) / f'{stem}.json'
+                if not path.is_file():
+                    raise MissingFileError(f'{option}: no {stem}.json for the video {sub}')
+                return str(path)
+            return option
+        out.append((open_source(str(sub)), per_video(args.bboxes), per_video(args.ann_file)))
     return out
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sbplugins.video_io import open_source
-    source = open_source(args.input)
+    from sbcore.config import Config
+    from sbplugins.apis import init_model
+    videos = sequences(args) if args.track else [(open_source(args.input), args.bboxes, args.ann_file)]
+    source = videos[0][0]
     if args.track and not source.is_sequence:
         raise ConfigError(f'--track needs a video, a webcam or a folder of frames; '
                           f'--input {args.input} is one image')
-    from sbcore.config import Config
-    from sbplugins.apis import init_model
     cfg = Config.fromfile(args.config)
     model = init_model(cfg, args.ckpt, device=args.device, cfg_options=args.cfg_options,
-                       detector=build_detector_from_args(args, cfg))
+                       detector=build_detector_from_args(args, videos[0][1], videos[0][2]))
     if model.detector is None:
         warn('no --bboxes, --detector or config "detector": each frame is one person box')
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.track:
+        from sbplugins.detectors import build_detector
         from sbplugins.tracking import build_tracker
         tracker_cfg = model.cfg.get('tracker')
         tracker_cfg = (tracker_cfg.to_dict() if hasattr(tracker_cfg, 'to_dict')
                        else dict(tracker_cfg or dict(type='FlowPoseTracker')))
         if args.tracker:
             tracker_cfg = dict(type=args.tracker)
-        run_tracking(model, build_tracker(tracker_cfg), source, out_dir, args)
+        tracker = build_tracker(tracker_cfg)
+        num_frames, seconds = 0, 0.0
+        for i, (source, bboxes, ann_file) in enumerate(videos):
+            if i and bboxes:
+                model.detector = build_detector(build_detector_from_args(args, bboxes, ann_file))
+            n, s = run_tracking(model, tracker, source, out_dir, args, ann_file)
+            num_frames, seconds = num_frames + n, seconds + s
+        if len(videos) > 1:
+            print(f'{len(videos)} videos, {num_frames} frames, {num_frames / max(seconds, 1e-9):.2f} '
+                  f'frames/s (detection, pose, tracking; model loading excluded) -> {out_dir}')
     elif source.kind in ('video', 'webcam'):
         run_video(model, source, out_dir, args.kpt_thr, args.show_scores)
     else:
