@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from .synthetic_people import (PERSON_CATEGORY, _label, _Painter, _rot, draw_person,
-                               jitter_detections, make_background)
+                               jitter_detections, make_background, swap_into_place)
 
 VIDEO_GENERATOR_VERSION = 1
 SCENARIOS = ('walking', 'turning', 'crossing', 'occluding', 'entering', 'leaving', 'crowd')
@@ -296,11 +296,7 @@ def ensure_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: in
         generate_clips(tmp, scenarios, num_frames, image_size, seed, fps, miss_rate)
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(wanted, f)
-        if os.path.exists(root):
-            old = tempfile.mkdtemp(prefix=os.path.basename(root) + '.old-', dir=parent)
-            os.replace(root, os.path.join(old, 'data'))
-            shutil.rmtree(old)
-        os.replace(tmp, root)
+        swap_into_place(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if _read_json(meta_path) == wanted:

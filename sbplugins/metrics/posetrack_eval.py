@@ -19,7 +19,7 @@ Ground-truth joints count when labelled (v > 0).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
