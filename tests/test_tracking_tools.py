@@ -165,3 +165,23 @@ def test_pictures_show_scores_only_on_request_and_each_track_id_once(model):
         x, y = int(p['bbox'][0]), int(p['bbox'][1] + 100)
         assert tuple(int(v) for v in plain[y, x]) == track_color(p['track_id'])
     assert len({track_color(i) for i in range(20)}) == 20
+
+
+def test_video_source_yields_a_corrupt_frame_as_an_error_and_goes_on(clip, tmp_path):
+    from sbplugins.video_io import open_source
+    frames = [cv2.imread(str(p)) for p in sorted(Path(clip['images']).iterdir())]
+    path = tmp_path / 'clip.avi'
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 256))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]
+    assert len(starts) == 6  # one JPEG per frame (MJPG)
+    data[starts[3] + 2:starts[3] + 600] = bytes(598)  # frame 3 loses its JPEG tables
+    path.write_bytes(bytes(data))
+    got = list(open_source(str(path)))
+    assert [f.index for f in got] == list(range(6))
+    assert [f.image is None for f in got] == [False, False, False, True, False, False]
+    assert 'frame 3 could not be decoded' in got[3].error
