@@ -142,3 +142,62 @@ def test_onnx_detector_rejects_an_unknown_format(tmp_path):
     with pytest.raises(ConfigError, match="output_format must be one of"):
         build_detector(dict(type='OnnxDetector', model_file=str(tmp_path / 'x.onnx'),
                             output_format='ssd'))
+
+
+def test_onnx_detector_runs_an_exported_yolox_style_network(tmp_path):
+    """A YOLOX-style network (stride-8 grid, decoding inside, random weights) built in PyTorch and
+    exported to ONNX; the detector's boxes equal a restatement on PyTorch's own outputs."""
+    pytest.importorskip('onnxruntime')
+    torch = pytest.importorskip('torch')
+
+    class TinyYolox(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2, 1), torch.nn.ReLU(),
+                                            torch.nn.Conv2d(8, 8, 3, 2, 1), torch.nn.ReLU(),
+                                            torch.nn.Conv2d(8, 8, 3, 2, 1), torch.nn.ReLU())
+            self.head = torch.nn.Conv2d(8, 5 + 2, 1)  # box, objectness, 2 classes
+            ys, xs = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing='ij')
+            self.register_buffer('grid', torch.stack([xs, ys], -1).reshape(1, 64, 2))
+
+        def forward(self, x):
+            out = self.head(self.body(x / 255.0)).flatten(2).transpose(1, 2)  # (1, 64, 7)
+            xy = (self.grid + torch.sigmoid(out[..., :2])) * 8
+            wh = torch.exp(out[..., 2:4].clamp(-2, 2)) * 16
+            return torch.cat([xy, wh, torch.sigmoid(out[..., 4:])], -1)
+
+    torch.manual_seed(0)
+    net = TinyYolox().eval()
+    path = tmp_path / 'tiny_yolox.onnx'
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(net, torch.zeros(1, 3, 64, 64), str(path), input_names=['images'],
+                          output_names=['output'], opset_version=13, dynamo=False)
+    det = build_detector(dict(type='OnnxDetector', model_file=str(path), output_format='yolox',
+                              input_size=(64, 64), score_thr=0.2, nms_thr=0.45))
+    image = np.random.default_rng(2).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes, scores = det.detect(image)
+
+    # Restatement: letterbox top-left (zoom 0.4 -> 64x48, grey 114 below), PyTorch forward,
+    # score = objectness x person, xyxy / zoom clipped to the image, threshold, greedy NMS; boxes
+    # left with no area (wholly in the padding) are not persons.
+    canvas = np.full((64, 64, 3), 114, np.uint8)
+    canvas[:48] = cv2.resize(image, (64, 48), interpolation=cv2.INTER_LINEAR)
+    with torch.no_grad():
+        raw = net(torch.from_numpy(canvas.transpose(2, 0, 1)[None].astype(np.float32)))[0].numpy()
+    score = raw[:, 4] * raw[:, 5]
+    xyxy = np.concatenate([raw[:, :2] - raw[:, 2:4] / 2, raw[:, :2] + raw[:, 2:4] / 2], 1) / 0.4
+    xyxy = np.clip(xyxy, 0, [160, 120, 160, 120])
+    keep = (score >= 0.2) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+    xyxy, score = xyxy[keep], score[keep]
+    order, kept = np.argsort(-score, kind='stable'), []
+    for i in order:
+        ious = [bbox_iou_xywh(np.r_[xyxy[i, :2], xyxy[i, 2:] - xyxy[i, :2]][None],
+                              np.r_[xyxy[j, :2], xyxy[j, 2:] - xyxy[j, :2]][None])[0, 0] for j in kept]
+        if all(v <= 0.45 for v in ious):
+            kept.append(i)
+    expected = np.array([np.r_[xyxy[i, :2], xyxy[i, 2:] - xyxy[i, :2]] for i in kept]).reshape(-1, 4)
+    assert len(expected) > 1  # random weights still give several boxes to compare
+    np.testing.assert_allclose(boxes, expected, atol=2e-3)
+    np.testing.assert_allclose(scores, score[kept], atol=1e-5)
