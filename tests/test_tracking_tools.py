@@ -185,3 +185,25 @@ def test_video_source_yields_a_corrupt_frame_as_an_error_and_goes_on(clip, tmp_p
     assert [f.index for f in got] == list(range(6))
     assert [f.image is None for f in got] == [False, False, False, True, False, False]
     assert 'frame 3 could not be decoded' in got[3].error
+
+
+def test_frame_progress_reports_frames_per_second_also_for_open_ended_streams():
+    import io
+    from sbcore.errors import MissingFileError
+    from sbcore.progress import ProgressBar
+    from sbplugins.video_io import open_source
+    stream = io.StringIO()
+    bar = ProgressBar(0, desc='frames', unit='frames', open_every=2, stream=stream)  # a webcam
+    for _ in range(5):
+        bar.update()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and lines[-1].startswith('frames 4 ') and 'frames/s' in lines[-1]
+    stream = io.StringIO()
+    bar = ProgressBar(10, desc='frames', unit='frames', stream=stream)
+    for _ in range(10):
+        bar.update()
+    assert 'frames/s' in stream.getvalue() and 'ETA' in stream.getvalue()
+    with pytest.raises(MissingFileError, match='expected webcam:N'):
+        open_source('webcam:front')
+    with pytest.raises(MissingFileError, match='no such file or folder'):
+        open_source('/nonexistent/clip.mp4')
