@@ -22,7 +22,7 @@ class DenseFlow:
         downscale: image scale at which the flow is computed (0 < downscale <= 1).
     """
 
-    def __init__(self, method: str = 'dis', preset: str = 'medium', downscale: float = 1.0):
+    def __init__(self, method: str = 'dis', preset: str = 'fast', downscale: float = 1.0):
         if method not in ('dis', 'farneback'):
             raise ConfigError(f'DenseFlow: method must be "dis" or "farneback", got {method!r}')
         if preset not in _DIS_PRESETS:

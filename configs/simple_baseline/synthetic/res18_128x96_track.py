@@ -16,4 +16,4 @@ detector = dict(type='OpenCVPeopleDetector', win_stride=(4, 4), padding=(8, 8), 
                 score_thr=0.0)
 # The paper's tracker and thresholds: boxes < 0.5 and joints < 0.4 dropped, box enlarged by 15 %.
 tracker = dict(type='FlowPoseTracker', bbox_thr=0.5, joint_thr=0.4, propagate_enlarge=0.15,
-               queue_len=5, flow=dict(method='dis', preset='medium'))
+               queue_len=5, flow=dict(method='dis', preset='fast'))
