@@ -68,7 +68,8 @@ class FrameSource:
         elif path.is_file():
             self.kind, self.name, self.paths, self.total = 'image', path.stem, [path], 1
         else:
-            raise MissingFileError(f'--input {path}: no such file or folder (or webcam:N)')
+            raise MissingFileError(f'--input {path} not found (expected a video, an image, a folder '
+                                   f'of images or webcam:N)')
 
     @property
     def is_sequence(self) -> bool:

@@ -205,5 +205,5 @@ def test_frame_progress_reports_frames_per_second_also_for_open_ended_streams():
     assert 'frames/s' in stream.getvalue() and 'ETA' in stream.getvalue()
     with pytest.raises(MissingFileError, match='expected webcam:N'):
         open_source('webcam:front')
-    with pytest.raises(MissingFileError, match='no such file or folder'):
+    with pytest.raises(MissingFileError, match='clip.mp4 not found'):
         open_source('/nonexistent/clip.mp4')

@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from sbcore.errors import UserError  # noqa: E402
+from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     p.add_argument('--pck-thr', type=float, default=0.5,
                    help='a joint matches within this fraction of the head size (PCKh, 0.5)')
     p.add_argument('--out', help='metrics JSON (default: next to --pred, *_metrics.json)')
+    add_debug_argument(p)
     args = p.parse_args(argv)
     from sbplugins.metrics.posetrack_eval import evaluate_files, format_table
     result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr)
@@ -42,8 +43,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except UserError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_tool(main))

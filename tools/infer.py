@@ -30,8 +30,9 @@ from typing import List
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import DictAction
-from sbcore.errors import ConfigError, MissingFileError, UserError
+from sbcore.errors import ConfigError, MissingFileError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,6 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--device', default='CPU')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. model.test_cfg.flip_test=False')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -274,8 +276,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except UserError as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_tool(main))
