@@ -1,8 +1,8 @@
 """Checkpoint files: atomic writes, validated loads, finding the latest good one.
 
 A checkpoint is a MindSpore ``.ckpt`` (protobuf, no pickle) holding named arrays plus one JSON
-string ``sbpose_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
-last, and a first record ``sbpose_num_arrays``: a file cut at a record boundary still parses, and
+string ``sbcore_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
+last, and a first record ``sbcore_num_arrays``: a file cut at a record boundary still parses, and
 the count written first is what tells it is incomplete (without it such a file would load as a
 plain checkpoint with fewer arrays and no meta). It is written to a
 temporary folder inside the work directory, flushed to disk, then renamed into place, so a
@@ -21,34 +21,18 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-META_KEY = 'sbpose_meta'
-COUNT_KEY = 'sbpose_num_arrays'  # first record: how many arrays follow
+from .errors import CheckpointError
+from .fileio import atomic_write_text
+
+META_KEY = 'sbcore_meta'
+COUNT_KEY = 'sbcore_num_arrays'  # first record: how many arrays follow
 POINTER = 'last_checkpoint'
-_EPOCH_RE = re.compile(r'^epoch_(\d+)\.ckpt$')
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt, or does not match the model; the message says which."""
+_EPOCH_RE = re.compile(r'^(?:epoch|iter)_(\d+)\.ckpt$')  # of the epoch- and iteration-based loops
 
 
 def _fsync_file(path: Union[str, Path]) -> None:
     with open(path, 'rb') as f:
         os.fsync(f.fileno())
-
-
-def atomic_write_text(path: Union[str, Path], text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_checkpoint(path: Union[str, Path], arrays: Dict[str, np.ndarray], meta: dict) -> Path:
@@ -135,7 +119,7 @@ def write_pointer(work_dir: Union[str, Path], ckpt_path: Union[str, Path]) -> No
 
 
 def list_checkpoints(work_dir: Union[str, Path]) -> List[Path]:
-    """``epoch_N.ckpt`` files of a work directory, newest epoch first."""
+    """``epoch_N.ckpt`` (or ``iter_N.ckpt``) files of a work directory, newest first."""
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
         return []

@@ -51,8 +51,8 @@ def test_round_trip_keeps_arrays_and_meta(tmp_path):
 @pytest.mark.parametrize('arrays, meta, match', [
     (sample_arrays(2.0), dict(epoch=2, when=object()), r'its meta is not JSON-able .*meta keys: '),
     ({'w': np.ones(2, dtype=object)}, {}, r'TypeError: initializing tensor by numpy array failed'),
-    ({'sbpose_meta': np.ones(2, np.float32)}, {},
-     r"array name\(s\) \['sbpose_meta'\] are reserved"),
+    ({'sbcore_meta': np.ones(2, np.float32)}, {},
+     r"array name\(s\) \['sbcore_meta'\] are reserved"),
 ])
 def test_failed_save_leaves_previous_file_intact(tmp_path, arrays, meta, match):
     path = ckpt_io.save_checkpoint(tmp_path / 'epoch_1.ckpt', sample_arrays(), dict(epoch=1))

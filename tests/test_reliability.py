@@ -85,7 +85,7 @@ if _POINT == 'slow_fsync':  # widens the save window for a kill from outside
 class FaultHook(_Hook):
     priority = 'LOWEST'  # after the checkpoint hook
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs=None):
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs=None):
         if _POINT == 'iter' and runner.iter == _AT:
             _die(f'after iteration {{_AT}}')
 
@@ -93,7 +93,7 @@ class FaultHook(_Hook):
         if _POINT == 'before_save' and runner.epoch == _AT:
             _die(f'before saving epoch {{_AT}}')
 
-    def after_val_iter(self, runner, batch_idx, num_batches):
+    def after_val_iter(self, runner, batch_idx, data_batch, outputs):
         if _POINT == 'val' and runner.epoch == _AT and batch_idx == 1:
             _die(f'during validation of epoch {{_AT}}')
 
@@ -361,12 +361,12 @@ class PoisonBatchHook(Hook):
     def _weights(self, runner):
         return [p.asnumpy().copy() for p in runner.model.get_parameters()]
 
-    def before_train_iter(self, runner, batch_idx, batch):
+    def before_train_iter(self, runner, batch_idx, data_batch):
         if runner.iter + 1 in self.at_iters:
-            batch['x'][:] = np.nan
+            data_batch["x"][:] = np.nan
         self._before = self._weights(runner)
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs=None):
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs=None):
         self.changed[runner.iter] = any(not np.array_equal(a, b) for a, b in
                                         zip(self._before, self._weights(runner)))
 

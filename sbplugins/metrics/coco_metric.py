@@ -9,6 +9,7 @@ import os
 from typing import Dict, List, Optional
 
 import numpy as np
+from sbcore.metric import BaseMetric
 
 from .oks import oks_nms
 
@@ -18,7 +19,7 @@ METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR 
 COCO_INFO_FILE = 'coco'
 
 
-class CocoMetric:
+class CocoMetric(BaseMetric):
     """COCO keypoint evaluation of top-down predictions.
 
     Pipeline (reference doc, "COCO evaluation"): per pose, score = box score * mean of the joint
@@ -38,7 +39,7 @@ class CocoMetric:
         nms_thr: OKS above which a lower-scored pose of the same image is dropped.
         outfile_prefix: folder for ``keypoints_results.json`` (overrides ``work_dir``).
 
-    The runner sets ``work_dir`` (``metrics.json`` is written there) and ``dataset_meta``
+    The evaluator sets ``work_dir`` (the evaluator writes ``metrics.json`` there) and ``dataset_meta``
     (its ``sigmas`` (K,) are used; fallback: the COCO sigmas of the COCO dataset-info file).
     """
 
@@ -66,9 +67,7 @@ class CocoMetric:
         self.nms_mode = nms_mode
         self.nms_thr = float(nms_thr)
         self.outfile_prefix = outfile_prefix
-        self.work_dir: Optional[str] = None
-        self.dataset_meta: Optional[dict] = None
-        self.results: List[dict] = []
+        super().__init__()  # results, dataset_meta, work_dir (set by the evaluator)
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints loading chatter
             self.coco = COCO(ann_file)
         if not use_area:
@@ -105,7 +104,7 @@ class CocoMetric:
 
     # --- scoring ------------------------------------------------------------------------------------
     def _sigmas(self, num_keypoints: int) -> np.ndarray:
-        if self.dataset_meta is not None and self.dataset_meta.get('sigmas') is not None:
+        if self.dataset_meta.get('sigmas') is not None:
             sigmas = np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
         else:
             from sbplugins.datasets.dataset_info import load_dataset_info
@@ -162,10 +161,6 @@ class CocoMetric:
         coco_eval.summarize()  # prints the standard table
 
         metrics = {f'coco/{name}': float(v) for name, v in zip(METRIC_NAMES, coco_eval.stats[:10])}
-        if self.work_dir:
-            os.makedirs(self.work_dir, exist_ok=True)
-            with open(os.path.join(self.work_dir, 'metrics.json'), 'w') as f:
-                json.dump(metrics, f, indent=2)
         return metrics
 
     @staticmethod
