@@ -214,9 +214,14 @@ def assign_state(params: Dict[str, Any], arrays: Dict[str, np.ndarray], source: 
         ops.assign(param, ms.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
 
 
-def load_weights(model, path: Union[str, Path]) -> dict:
-    """Load a checkpoint's model weights into ``model`` (optimizer state ignored); returns meta."""
+def load_weights(model, path: Union[str, Path],
+                 allow_unexpected: bool = False) -> Tuple[dict, List[str]]:
+    """The one weights loader: a checkpoint's weights into ``model`` (optimizer state ignored),
+    names and shapes checked. ``allow_unexpected`` skips arrays the model has no parameter for
+    (e.g. an ImageNet classifier in a backbone checkpoint). Returns (meta, skipped names)."""
     arrays, meta = load_checkpoint(path)
     weights = {k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)}
-    assign_state(dict(model.parameters_and_names()), weights, str(path))
-    return meta
+    params = dict(model.parameters_and_names())
+    skipped = sorted(set(weights) - set(params)) if allow_unexpected else []
+    assign_state(params, {k: v for k, v in weights.items() if k not in skipped}, str(path))
+    return meta, skipped

@@ -1,6 +1,6 @@
 """Launch a script on N local workers through ``msrun`` and say which rank failed, if one does.
 
-    python -m sbcore.launch --nproc 2 tools/train.py CONFIG --launcher msrun [train.py args]
+    python -m sbcore.launch --nproc 2 train.py CONFIG --launcher msrun [train.py's arguments]
 
 ``msrun --join=True`` already stops the other workers when one exits non-zero, but it then
 reports only "Distributed job exited with exception. Please check logs in directory ..." (and a

@@ -45,7 +45,7 @@ def save(runner, path: Union[str, Path]) -> None:
 def load(runner, path: Union[str, Path], resume: bool = False) -> dict:
     """Weights only (``resume=False``) or the full training state; returns the meta."""
     if not resume:
-        meta = ckpt_io.load_weights(runner.model, path)
+        meta, _ = ckpt_io.load_weights(runner.model, path)
         runner.logger.info(f'loaded weights from {path}')
         return meta
     arrays, meta = ckpt_io.load_checkpoint(path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sbcore.log_plot import DEFAULT_KEYS, plot_curve
+from log_plot import DEFAULT_KEYS, plot_curve  # tools/log_plot.py, beside this script
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -38,7 +38,8 @@ class DeconvHead(nn.Cell):
     """Deconv layers + final conv: (N, in_channels, h, w) -> (N, out_channels, h * 2^L, w * 2^L).
 
     Args:
-        in_channels: backbone output channels (2048 for ResNet-50).
+        in_channels: channels of the backbone's last feature map (2048 for ResNet-50); the
+            estimator sets it from the backbone's ``out_channels``.
         out_channels: number of joints K.
         num_deconv_layers: L, each a stride-2 transposed conv (no bias), BN and ReLU.
         num_deconv_filters: output channels of each deconv layer.
@@ -78,5 +79,8 @@ class DeconvHead(nn.Cell):
                                      has_bias=True, weight_init=Normal(HEAD_INIT_STD),
                                      bias_init=Zero())
 
-    def construct(self, x: mindspore.Tensor) -> mindspore.Tensor:
+    def construct(self, feats) -> mindspore.Tensor:
+        """``feats``: the backbone's tuple of stage features (the last, deepest, is used) or one
+        feature map."""
+        x = feats[-1] if isinstance(feats, (tuple, list)) else feats
         return self.final_layer(self.deconv_layers(x))
