@@ -22,6 +22,13 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the message names epoch and iteration."""
 
 
+def at_least_one(where: str, value: Any) -> int:
+    check_number(where, value)
+    if value < 1:
+        raise ConfigError(f'{where} must be >= 1, got {value}')
+    return value
+
+
 class BaseLoop:
     """A loop over ``dataloader`` (a ``DataLoader`` or its config, built by the runner).
 
@@ -117,11 +124,8 @@ class EpochBasedTrainLoop(BaseTrainLoop):
 
     def __init__(self, runner, dataloader: Any, max_epochs: int, val_interval: int = 1,
                  val_begin: int = 1, nonfinite_loss: str = 'stop'):
-        check_number('train_cfg.max_epochs', max_epochs)
-        if max_epochs < 1:
-            raise ConfigError(f'train_cfg.max_epochs must be >= 1, got {max_epochs}')
         super().__init__(runner, dataloader, val_interval, val_begin, nonfinite_loss)
-        self.max_epochs = max_epochs
+        self.max_epochs = at_least_one('train_cfg.max_epochs', max_epochs)
 
     @property
     def max_iters(self) -> int:
@@ -169,11 +173,8 @@ class IterBasedTrainLoop(BaseTrainLoop):
 
     def __init__(self, runner, dataloader: Any, max_iters: int, val_interval: int = 1000,
                  val_begin: int = 1, nonfinite_loss: str = 'stop'):
-        check_number('train_cfg.max_iters', max_iters)
-        if max_iters < 1:
-            raise ConfigError(f'train_cfg.max_iters must be >= 1, got {max_iters}')
         super().__init__(runner, dataloader, val_interval, val_begin, nonfinite_loss)
-        self.max_iters = max_iters
+        self.max_iters = at_least_one('train_cfg.max_iters', max_iters)
 
     @property
     def epoch(self) -> int:

@@ -1,17 +1,15 @@
 """The runner: builds model, hooks, loops and the training step from a config, and wires them.
 
 Loops (``loops.py``) drive training and evaluation and own their counters and data loaders; hooks
-(``hooks/``) do everything optional; the run's checkpoint state is ``run_state.py``, the training
-step ``train_step.py``, launch ``dist.py``.
+(``hooks/``) do everything optional; the process (device, seeds, logger) is ``run_env.py``, the
+run's checkpoint state ``run_state.py``, the training step ``train_step.py``, launch ``dist.py``.
 """
 from __future__ import annotations
 
-import os
-import random
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from .env import DEVICE_ENV, setup_env
+from .env import setup_env
 
 setup_env()  # before mindspore is imported (see env.py)
 
@@ -22,12 +20,12 @@ from mindspore import nn, ops  # noqa: E402
 from . import dist, run_state  # noqa: E402
 from .config import Config  # noqa: E402
 from .data import DataLoader, build_dataloader  # noqa: E402
-from .errors import ConfigError, check_keys, check_number  # noqa: E402
+from .errors import ConfigError, check_keys  # noqa: E402
 from .evaluator import Evaluator  # noqa: E402
 from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
-from .logging import get_logger  # noqa: E402
 from .registries import LOOPS, MODELS  # noqa: E402
+from .run_env import setup_run_env  # noqa: E402
 from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
 
 KNOWN_KEYS = {
@@ -36,7 +34,6 @@ KNOWN_KEYS = {
     'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg',
     'default_hooks', 'custom_hooks', 'visualization',
 }
-ENV_CFG_KEYS = {'device', 'jit', 'jit_inference', 'num_threads', 'sync_bn'}
 
 
 def _plain(cfg: Any) -> Any:
@@ -54,41 +51,16 @@ class Runner:
         if not self.cfg.get('work_dir'):
             raise ConfigError('config: work_dir is required')
         self.work_dir = str(Path(self.cfg.work_dir).resolve())
-        env_cfg = dict(self.cfg.get('env_cfg') or {})
-        check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
-        self.device = env_cfg.get('device', os.environ.get(DEVICE_ENV, 'CPU'))
-        # Training step and inference compiled (mindspore.jit) by default on every device: the
-        # fastest measured settings (docs/benchmarks.md, "Defaults chosen"); False runs PyNative.
-        self.use_jit = bool(env_cfg.get('jit', True))
-        self.jit_inference = bool(env_cfg.get('jit_inference', True))
-
-        dist.init_dist(self.cfg.get('launcher', 'none'))
-        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
-        if ms.get_context('device_target') != self.device:  # may be set once per process
-            ms.set_device(self.device)
-        if env_cfg.get('num_threads'):
-            ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
-        check_number('seed', self.cfg.get('seed', 0))
-        self.seed = int(self.cfg.get('seed', 0))
-        ms.set_seed(self.seed)
-        np.random.seed(self.seed)
-        random.seed(self.seed)
-
-        if dist.is_main_process():
-            Path(self.work_dir).mkdir(parents=True, exist_ok=True)
-        self.logger = get_logger(self.work_dir, self.rank)
-        self.logger.info(f'environment: device={self.device} '
-                         f'training step={"compiled" if self.use_jit else "PyNative"} '
-                         f'inference={"compiled" if self.jit_inference else "PyNative"} '
-                         f'runtime_num_threads={ms.get_context("runtime_num_threads")} '
-                         f'ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "<unset>")} '
-                         f'world_size={self.world_size} rank={self.rank} seed={self.seed}')
+        env = setup_run_env(self.cfg, self.work_dir)
+        self.device, self.use_jit, self.jit_inference = env.device, env.use_jit, env.jit_inference
+        self.rank, self.world_size, self.seed, self.logger = (env.rank, env.world_size, env.seed,
+                                                              env.logger)
         if dist.is_main_process():
             name = Path(self.cfg.filename).name if self.cfg.filename else 'config.py'
             self.cfg.dump(Path(self.work_dir) / name)
 
         self.model: nn.Cell = MODELS.build(_plain(self.cfg.model))
-        if env_cfg.get('sync_bn'):  # raises where MindSpore has no SyncBatchNorm (CPU)
+        if env.sync_bn:  # raises where MindSpore has no SyncBatchNorm (CPU)
             n_bn = dist.convert_sync_batchnorm(self.model, self.device)
             self.logger.info(f'sync_bn: {n_bn} batch-norm layers synchronised across ranks')
         if self.jit_inference:

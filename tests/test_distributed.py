@@ -180,7 +180,7 @@ def test_dead_worker_fails_the_launch_names_it_and_the_run_resumes(tmp_path):
 
 def test_msrun_launcher_outside_msrun_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv('MS_ROLE', raising=False)
-    with pytest.raises(RuntimeError, match='not started by msrun.*tools/dist_train.sh'):
+    with pytest.raises(RuntimeError, match='not started by msrun.*python -m sbcore.launch'):
         Runner(toy_components.toy_config(tmp_path, launcher='msrun'))
     assert not dist.is_distributed()
 

@@ -128,13 +128,13 @@ class Hook:
         term to a float."""
 
     def before_val(self, runner) -> None:
-        """Before a validation run."""
+        pass
 
     def before_val_epoch(self, runner) -> None:
-        """Before the validation loop iterates."""
+        pass
 
     def before_val_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any]) -> None:
-        """Before each validation batch is predicted."""
+        pass
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any],
                        outputs: Dict[str, Any]) -> None:
@@ -144,7 +144,7 @@ class Hook:
         """After validation; ``metrics`` are the evaluated metrics (same on every rank)."""
 
     def after_val(self, runner) -> None:
-        """After a validation run."""
+        pass
 
     def after_train_epoch(self, runner) -> None:
         """After each epoch and its validation (``runner.epoch`` counts it)."""
@@ -153,16 +153,16 @@ class Hook:
         """Add state to ``checkpoint['meta']`` (JSON-able) before it is written."""
 
     def after_train(self, runner) -> None:
-        """After the last step."""
+        pass
 
     def before_test(self, runner) -> None:
-        """Before a test run."""
+        pass
 
     def before_test_epoch(self, runner) -> None:
-        """Before the test loop iterates."""
+        pass
 
     def before_test_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any]) -> None:
-        """Before each test batch is predicted."""
+        pass
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any],
                         outputs: Dict[str, Any]) -> None:
@@ -172,7 +172,7 @@ class Hook:
         """After the test loop, with its metrics."""
 
     def after_test(self, runner) -> None:
-        """After a test run."""
+        pass
 
     def after_run(self, runner) -> None:
         """Once, at the very end (also after a failed run is reported)."""

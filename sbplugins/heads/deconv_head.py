@@ -12,10 +12,10 @@ import mindspore
 from mindspore import nn
 from mindspore.common.initializer import Normal, Zero
 
+from sbplugins.backbones.resnet import batch_norm  # the one BN setting (PyTorch's defaults)
+
 # The official init: deconv and final conv weights ~ N(0, 0.001), final bias 0, BN gamma 1 beta 0.
 HEAD_INIT_STD = 0.001
-BN_MOMENTUM = 0.9  # PyTorch 0.1
-BN_EPS = 1e-5
 
 
 def deconv_padding(kernel_size: int) -> Tuple[int, int, int, int]:
@@ -69,7 +69,7 @@ class DeconvHead(nn.Cell):
                 nn.Conv2dTranspose(channels, filters, kernel, stride=2, pad_mode='pad',
                                    padding=deconv_padding(kernel),
                                    has_bias=False, weight_init=Normal(HEAD_INIT_STD)),
-                nn.BatchNorm2d(filters, eps=BN_EPS, momentum=BN_MOMENTUM),
+                batch_norm(filters),
                 nn.ReLU(),
             ]
             channels = filters

@@ -11,9 +11,10 @@ from typing import Dict, List, Optional
 import numpy as np
 from sbcore.metric import BaseMetric
 
+from sbplugins.utils.geometry import PIXEL_STD  # bbox_scale is in units of 200 px
+
 from .oks import oks_nms
 
-PIXEL_STD = 200.0  # bbox_scale is in units of 200 px
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                 'AR (L)')
 COCO_INFO_FILE = 'coco'
