@@ -188,3 +188,35 @@ def test_interval_helpers():
     assert hook.every_n_inner_iters(3, 4) and not hook.every_n_inner_iters(4, 4)
     assert hook.end_of_epoch([0] * 5, 4) and not hook.end_of_epoch([0] * 5, 3)
     assert hook.is_last_train_epoch(runner) and not hook.is_last_train_iter(runner)
+
+
+@HOOKS.register(force=True)
+class RunPointsHook(Hook):
+    def __init__(self):
+        self.points = []
+
+    def before_run(self, runner):
+        self.points.append('before_run')
+
+    def after_run(self, runner):
+        self.points.append('after_run')
+
+    def before_val(self, runner):
+        self.points.append('before_val')
+
+    def before_test(self, runner):
+        self.points.append('before_test')
+
+
+def test_run_points_are_called_the_same_way_by_train_val_and_test(tmp_path):
+    cfg = toy_config(tmp_path, train_cfg=dict(max_epochs=1, val_interval=1),
+                     custom_hooks=[dict(type='RunPointsHook')])
+    cfg.update(test_dataloader=cfg['val_dataloader'], test_evaluator=dict(type='ToyMSE'))
+    seen = {}
+    for entry in ('train', 'val', 'test'):
+        runner = Runner(dict(cfg, work_dir=str(tmp_path / entry)))
+        getattr(runner, entry)()
+        seen[entry] = runner.get_hook('RunPointsHook').points
+    assert seen == {'train': ['before_run', 'before_val', 'after_run'],
+                    'val': ['before_run', 'before_val', 'after_run'],
+                    'test': ['before_run', 'before_test', 'after_run']}

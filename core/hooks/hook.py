@@ -13,25 +13,30 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..priority import get_priority
 
-# point -> the keyword arguments it is called with after ``runner``, in the order points run
-# (docs/plugins.md has the table). run/train/val/test points are called the same way by
-# ``Runner.train()``, ``Runner.val()`` and ``Runner.test()``.
+# The hook contract: point -> the keyword arguments it is called with after ``runner``, in the
+# order the points run (docs/plugins.md has the table). The run points are called the same way by
+# ``Runner.train()``, ``Runner.val()`` and ``Runner.test()``. Hook's no-op defaults are made from
+# it (end of file), and subclasses are checked against it.
 HOOK_POINTS: Dict[str, Tuple[str, ...]] = {
-    'before_run': (),
-    'after_load_checkpoint': ('checkpoint',),
-    'before_train': (), 'before_train_epoch': (),
-    'before_train_iter': ('batch_idx', 'data_batch'),
-    'after_train_iter': ('batch_idx', 'data_batch', 'outputs'),
+    'before_run': (),  # once per run, after everything is built, before a checkpoint is loaded
+    'after_load_checkpoint': ('checkpoint',),  # resume only: restore state from checkpoint['meta']
+    'before_train': (),  # runner.epoch/iter are where training starts
+    'before_train_epoch': (),  # each epoch (iteration-based loop: once, before all steps)
+    'before_train_iter': ('batch_idx', 'data_batch'),  # data_batch: the numpy batch
+    'after_train_iter': ('batch_idx', 'data_batch', 'outputs'),  # outputs: 'loss', each term
     'before_val': (), 'before_val_epoch': (),
     'before_val_iter': ('batch_idx', 'data_batch'),
-    'after_val_iter': ('batch_idx', 'data_batch', 'outputs'),
-    'after_val_epoch': ('metrics',), 'after_val': (),
-    'after_train_epoch': (), 'before_save_checkpoint': ('checkpoint',), 'after_train': (),
+    'after_val_iter': ('batch_idx', 'data_batch', 'outputs'),  # outputs: the predictions
+    'after_val_epoch': ('metrics',),  # the evaluated metrics, the same on every rank
+    'after_val': (),
+    'after_train_epoch': (),  # after the epoch and its validation (runner.epoch counts it)
+    'before_save_checkpoint': ('checkpoint',),  # add JSON-able state to checkpoint['meta']
+    'after_train': (),
     'before_test': (), 'before_test_epoch': (),
     'before_test_iter': ('batch_idx', 'data_batch'),
     'after_test_iter': ('batch_idx', 'data_batch', 'outputs'),
     'after_test_epoch': ('metrics',), 'after_test': (),
-    'after_run': (),
+    'after_run': (),  # once at the very end, also after a failed run
 }
 
 
@@ -105,74 +110,17 @@ class Hook:
     def is_last_train_iter(self, runner) -> bool:
         return runner.iter == runner.max_iters
 
-    # the points, in the order they run --------------------------------------------------------
-    def before_run(self, runner) -> None:
-        """Once per ``train()``/``val()``/``test()``, after everything is built and before a
-        checkpoint is loaded (a resumed run then calls ``after_load_checkpoint``)."""
 
-    def after_load_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
-        """Restore state from a loaded ``checkpoint['meta']`` (resume only)."""
+def _no_op(point: str):
+    def method(self, runner, *args: Any, **kwargs: Any) -> None:
+        return None
+    method.__name__ = method.__qualname__ = point
+    method.__doc__ = f'Called as ``{expected_signature(point)}``; does nothing here.'
+    method.__signature__ = inspect.Signature(  # what help() and IDEs show: the point's arguments
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+         for name in ('self', 'runner', *HOOK_POINTS[point])])
+    return method
 
-    def before_train(self, runner) -> None:
-        """Before the first step (``runner.epoch``/``runner.iter`` are where it starts)."""
 
-    def before_train_epoch(self, runner) -> None:
-        """Before each epoch (an iteration-based loop: once, before all steps)."""
-
-    def before_train_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any]) -> None:
-        """Before each training step; ``data_batch`` is the numpy batch."""
-
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any],
-                         outputs: Dict[str, float]) -> None:
-        """After each step (``runner.iter`` counts it); ``outputs`` maps 'loss' and each loss
-        term to a float."""
-
-    def before_val(self, runner) -> None:
-        pass
-
-    def before_val_epoch(self, runner) -> None:
-        pass
-
-    def before_val_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any]) -> None:
-        pass
-
-    def after_val_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any],
-                       outputs: Dict[str, Any]) -> None:
-        """After each validation batch; ``outputs`` are the model's predictions (numpy)."""
-
-    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        """After validation; ``metrics`` are the evaluated metrics (same on every rank)."""
-
-    def after_val(self, runner) -> None:
-        pass
-
-    def after_train_epoch(self, runner) -> None:
-        """After each epoch and its validation (``runner.epoch`` counts it)."""
-
-    def before_save_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
-        """Add state to ``checkpoint['meta']`` (JSON-able) before it is written."""
-
-    def after_train(self, runner) -> None:
-        pass
-
-    def before_test(self, runner) -> None:
-        pass
-
-    def before_test_epoch(self, runner) -> None:
-        pass
-
-    def before_test_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any]) -> None:
-        pass
-
-    def after_test_iter(self, runner, batch_idx: int, data_batch: Dict[str, Any],
-                        outputs: Dict[str, Any]) -> None:
-        """After each test batch; ``outputs`` are the model's predictions (numpy)."""
-
-    def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        """After the test loop, with its metrics."""
-
-    def after_test(self, runner) -> None:
-        pass
-
-    def after_run(self, runner) -> None:
-        """Once, at the very end (also after a failed run is reported)."""
+for _point in HOOK_POINTS:  # the defaults come from the one table of points
+    setattr(Hook, _point, _no_op(_point))
