@@ -30,14 +30,13 @@ def at_least_one(where: str, value: Any) -> int:
 
 
 class BaseLoop:
-    """A loop over ``dataloader`` (a ``DataLoader`` or its config, built by the runner).
-
-    Subclasses implement :meth:`run`.
+    """A loop over ``dataloader``: a ``DataLoader``, or the config key of one (built by the
+    runner). Subclasses implement :meth:`run`.
     """
 
     def __init__(self, runner, dataloader: Any):
         self.runner = runner
-        self.dataloader = (runner.build_dataloader(dataloader) if isinstance(dataloader, dict)
+        self.dataloader = (runner.build_dataloader(dataloader) if isinstance(dataloader, str)
                            else dataloader)
 
     def run(self) -> Any:
