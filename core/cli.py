@@ -1,91 +1,55 @@
-"""Command-line overrides of a config: ``--cfg-options a.b=1 c=[x,y]`` typed into Python values."""
+"""How every command-line tool ends: a user's mistake is one line and exit code 2, a bug a traceback.
+
+    if __name__ == '__main__':
+        sys.exit(run_tool(main))
+
+A :class:`~sbcore.errors.UserError` (a bad config key or value, a missing file, a corrupt
+checkpoint, an unknown plugin, a missing dataset field) is printed as one line,
+``<tool>: error: <message>``, the way argparse reports a bad option, and the tool exits with 2 (as
+argparse does). ``--debug`` on the command line, or ``SBCORE_DEBUG=1``, shows the traceback
+instead. Any other exception is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
 import argparse
-import ast
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+import os
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+from .errors import UserError
+
+DEBUG_FLAG = '--debug'
+DEBUG_ENV = 'SBCORE_DEBUG'
+USER_ERROR_EXIT_CODE = 2
 
 
-def _unquoted(text: str) -> Iterator[Tuple[int, str, int]]:
-    """``(index, char, bracket depth after char)`` for each character of ``text`` outside quotes."""
-    depth, quote, escaped = 0, None, False
-    for i, char in enumerate(text):
-        if quote:  # inside a string literal only its (unescaped) closing quote matters
-            if escaped:
-                escaped = False
-            elif char == '\\':
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        if char in '\'"':
-            quote = char
-            continue
-        depth += (char in '([{') - (char in ')]}')
-        yield i, char, depth
+def add_debug_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare ``--debug`` (read by :func:`run_tool`) so that ``--help`` lists it."""
+    parser.add_argument(DEBUG_FLAG, action='store_true',
+                        help=f'show the traceback of a user error (also: {DEBUG_ENV}=1)')
 
 
-def _split_top_level(text: str) -> List[str]:
-    """``text`` split at the commas outside brackets and quotes."""
-    cuts = [i for i, char, depth in _unquoted(text) if char == ',' and depth == 0]
-    return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)])]
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (multi-line messages joined with '; ')."""
+    parts = [part.strip() for part in str(exc).splitlines() if part.strip()]
+    return '; '.join(parts).replace(':;', ':') or type(exc).__name__
 
 
-def _is_bracketed(text: str) -> bool:
-    """Whether ``text`` is one ``[...]`` or ``(...)`` group (``[a],[b]`` is not)."""
-    closing = {'[': ']', '(': ')'}.get(text[:1])
-    if closing is None or not text.endswith(closing):
-        return False
-    first_close = next((i for i, _, depth in _unquoted(text) if depth == 0), None)
-    return first_close == len(text) - 1
+def debug_requested(argv: Sequence[str]) -> bool:
+    return DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, '') not in ('', '0')
 
 
-_WORDS = {'true': True, 'false': False, 'none': None, 'null': None}
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value typed: Python literals first (``1``, ``0.5``, ``True``, ``None``,
-    ``[1, 2]``, ``(1, 2)``, ``'quoted'``, ``{'a': 1}``), then ``true``/``false``/``none``,
-    ``a,b,c`` and bracketed lists of unquoted words (``[a,[b,c]]``) element-wise, else the text.
-    """
-    text = text.strip()
-    if len(_split_top_level(text)) > 1:  # a,b,c is a list
-        return _parse_items(text)
+def run_tool(main: Callable[[Optional[List[str]]], int], argv: Optional[Sequence[str]] = None,
+             prog: Optional[str] = None) -> int:
+    """Call ``main(argv)`` and return its exit code; a ``UserError`` becomes one line on stderr
+    and exit code 2 (unless debugging is requested)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
-    if _is_bracketed(text):  # e.g. [a,[b,c]]: unquoted words, not a literal
-        inner = text[1:-1]
-        if text[0] == '(' and len(_split_top_level(inner)) == 1 and inner.strip():
-            return parse_value(inner)  # (a) groups like Python's (1); (a,) is a tuple
-        return tuple(_parse_items(inner)) if text[0] == '(' else _parse_items(inner)
-    return _WORDS.get(text.lower(), text)
-
-
-def _parse_items(text: str) -> list:
-    """The comma-separated values of ``text`` typed; a trailing comma adds no item."""
-    parts = _split_top_level(text)
-    if not parts[-1].strip():
-        parts.pop()
-    return [parse_value(p) for p in parts]
-
-
-class DictAction(argparse.Action):
-    """argparse action collecting ``key.sub=value`` pairs into a dict with typed values.
-
-    Use with ``parser.add_argument('--cfg-options', nargs='+', action=DictAction)``; values are
-    typed by :func:`parse_value`. Repeating the option adds to the same dict.
-    """
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Union[str, Sequence[str], None],
-                 option_string: Optional[str] = None) -> None:
-        options = dict(getattr(namespace, self.dest, None) or {})
-        for item in [values] if isinstance(values, str) else values or []:
-            key, sep, value = item.partition('=')
-            if not sep or not key.strip():
-                raise argparse.ArgumentError(self, f'expected key=value, got {item!r}')
-            options[key.strip()] = parse_value(value)
-        setattr(namespace, self.dest, options)
-
+        return main(args)
+    except UserError as exc:
+        if debug_requested(args):
+            raise
+        name = prog or Path(sys.argv[0]).name
+        print(f'{name}: error: {one_line(exc)}', file=sys.stderr, flush=True)
+        return USER_ERROR_EXIT_CODE

@@ -1,7 +1,7 @@
 """Python-file configs: a merged config with attribute access, overrides and a loadable dump.
 
 Reading and merging files (``_base_``, ``_delete_``) is ``config_loader.py``; typing command-line
-overrides (``--cfg-options``) is ``cli.py``. Values are reached as attributes
+overrides (``--cfg-options``) is ``cfg_options.py``. Values are reached as attributes
 (``cfg.model.backbone.depth``). A missing key is an error rather than an empty dict, so a typo in
 a key fails where it is read. The engine's own keys (``work_dir``, ``seed``, ...) are not checked
 here; the runner checks what it reads.
@@ -18,7 +18,7 @@ from typing import Any, Dict, ItemsView, Iterator, KeysView, Optional, Union
 import addict
 from yapf.yapflib.yapf_api import FormatCode
 
-from .cli import DictAction, parse_value  # noqa: F401  (re-exported: tools import them from here)
+from .cfg_options import DictAction, parse_value  # noqa: F401  (re-exported: tools import them)
 from .config_loader import load_merged, merge_values, to_plain
 from .errors import ConfigError
 from .fileio import atomic_write_text

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from .errors import ConfigError, check_keys, check_number
+from .errors import ConfigError, DataError, check_keys, check_number
 from .registries import TRANSFORMS
 
 
@@ -23,7 +23,7 @@ class Compose:
             if isinstance(t, dict):
                 t = TRANSFORMS.build(t)
             if not callable(t):
-                raise TypeError(f'pipeline step {i} must be a dict with "type" or a callable, got {t!r}')
+                raise ConfigError(f'pipeline step {i} must be a dict with "type" or a callable, got {t!r}')
             self.transforms.append(t)
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
@@ -101,8 +101,8 @@ class _EpochBatches:
         except ValueError as err:  # samples of one batch must share shapes
             shapes = {k: sorted({tuple(np.shape(r[j])) for r in rows}) for j, k in enumerate(self.keys)}
             uneven = {k: v for k, v in shapes.items() if len(v) > 1}
-            raise ValueError(f'{type(self.dataset).__name__}: samples of one batch differ in '
-                             f'shape: {uneven}') from err
+            raise DataError(f'{type(self.dataset).__name__}: samples of one batch differ in '
+                            f'shape: {uneven}') from err
 
 
 class DataLoader:
@@ -123,9 +123,9 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int, shuffle: bool = True, num_workers: int = 2,
                  drop_last: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1):
         if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+            raise ConfigError(f'batch_size must be >= 1, got {batch_size}')
         if len(dataset) == 0:
-            raise ValueError(f'dataset {type(dataset).__name__} is empty')
+            raise DataError(f'dataset {type(dataset).__name__} is empty')
         self.dataset = dataset
         self.batch_size = batch_size
         # MindSpore refuses more parallel workers than CPUs; recipes written for 8-core hosts

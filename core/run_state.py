@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Tuple, Union
 
 import mindspore as ms
 import numpy as np
@@ -67,15 +67,25 @@ def load(runner, path: Union[str, Path], resume: bool = False) -> dict:
     return meta
 
 
-def load_or_resume(runner) -> None:
-    """``resume`` (True: the newest good checkpoint of the work dir) wins over ``load_from``."""
+def checkpoint_to_load(runner) -> Tuple[Optional[Union[str, Path]], bool]:
+    """``(path, resume)`` of the checkpoint a run starts from: ``resume`` (a path, or the newest
+    loadable checkpoint of the work dir), else ``load_from``; ``(None, False)`` when neither."""
     resume = runner.cfg.get('resume', False)
     if resume:
         path = resume if isinstance(resume, str) else ckpt_io.find_latest_checkpoint(
             runner.work_dir, log=runner.logger.warning)
         if path is not None:
-            load(runner, path, resume=True)
-            return
+            return path, True
         runner.logger.info(f'resume: no checkpoint in {runner.work_dir}; starting from scratch')
-    if runner.cfg.get('load_from'):
-        load(runner, runner.cfg.load_from, resume=False)
+    return runner.cfg.get('load_from') or None, False
+
+
+def init_weights(runner, checkpoint: Optional[Union[str, Path]]) -> None:
+    """The model's own initialisation (``model.init_weights()``, e.g. a pretrained backbone
+    file), unless ``checkpoint`` will supply every weight: loading checks that it holds every
+    parameter, so the ``pretrained`` file is then neither required nor read."""
+    if checkpoint is not None:
+        runner.logger.info(f'weights come from {checkpoint}; the model\'s own initialisation '
+                           f'(e.g. a pretrained file) is skipped')
+    elif callable(getattr(runner.model, 'init_weights', None)):
+        runner.model.init_weights()

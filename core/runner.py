@@ -186,6 +186,8 @@ class Runner:
             self.call_hook('after_run')
 
     def train(self) -> nn.Cell:
+        checkpoint, resume = run_state.checkpoint_to_load(self)
+        run_state.init_weights(self, checkpoint)  # a missing pretrained file stops the run here
         loop = self.train_loop  # builds the data and sets model.dataset_meta before anything runs
         if getattr(loop, 'val_interval', 0) > 0:  # a bad val config fails now, not after an epoch
             _ = self.val_loop
@@ -193,7 +195,8 @@ class Runner:
         self.stop_reason = None
 
         def body():
-            run_state.load_or_resume(self)
+            if checkpoint is not None:
+                self.load_checkpoint(checkpoint, resume=resume)
             loop.run()
         self._run(body)
         return self.model
@@ -206,12 +209,16 @@ class Runner:
         return self._evaluate(loop)
 
     def test(self) -> Dict[str, float]:
-        """Evaluate ``load_from`` weights on the test data."""
+        """Evaluate ``load_from`` weights on the test data (the model's own initialisation, e.g.
+        its pretrained file, only without ``load_from``)."""
         return self._evaluate(self.test_loop)
 
     def _evaluate(self, loop) -> Dict[str, float]:
+        checkpoint = self.cfg.get('load_from') or None
+        run_state.init_weights(self, checkpoint)  # the model's own, only without load_from
+
         def body():
-            if self.cfg.get('load_from'):
-                self.load_checkpoint(self.cfg.load_from, resume=False)
+            if checkpoint is not None:
+                self.load_checkpoint(checkpoint, resume=False)
             return loop.run()
         return self._run(body)

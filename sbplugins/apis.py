@@ -94,11 +94,11 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if mindspore.get_context('device_target') != device:  # may be set once per process
         mindspore.set_device(device)
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
-    if checkpoint is not None:
-        model_cfg['pretrained'] = None
     model = MODELS.build(model_cfg)
-    if checkpoint is not None:
+    if checkpoint is not None:  # every weight (checked), so a pretrained file is not read
         load_model_weights(model, checkpoint)
+    elif callable(getattr(model, 'init_weights', None)):
+        model.init_weights()
     model.set_train(False)
     model.dataset_meta = dataset_meta_from_config(cfg)
     model.cfg = cfg

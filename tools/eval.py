@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
 
 
@@ -22,6 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--work-dir', help='where metrics go (default work_dirs/<config name>/eval)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     p.add_argument('--launcher', choices=['none', 'msrun', 'mpi'], default='none')
+    add_debug_argument(p)
     args = p.parse_args(argv)
     args.config = args.config or args.config_pos
     args.ckpt = args.ckpt or args.ckpt_pos
@@ -55,4 +57,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

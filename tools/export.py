@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 import mindspore
 from mindspore import nn, ops
 from sbcore.config import DictAction
@@ -62,6 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=1, help='fixed batch size of the graph')
     p.add_argument('--device', default='CPU')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    add_debug_argument(p)
     args = p.parse_args(argv)
     if not args.out.endswith('.mindir'):
         p.error(f'--out must end with .mindir, got {args.out!r}')
@@ -114,4 +116,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from sbplugins.datasets.synthetic_people import COCO_SKELETON, ensure_dataset  # noqa: E402
+from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
 
 # BGR; the COCO dataset info's RGB left green, right orange, centre blue
 _LEFT, _RIGHT, _CENTRE = (0, 255, 0), (0, 128, 255), (255, 153, 51)
@@ -74,6 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument('--preview', help='also write a PNG contact sheet of labelled images here')
     parser.add_argument('--split', default='val', choices=('train', 'val'), help='split to preview')
     parser.add_argument('--num-preview', type=int, default=12, help='images on the contact sheet')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -98,4 +100,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -22,7 +22,9 @@ from typing import Dict, List, Optional
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import DictAction
+from sbcore.errors import DataError, MissingFileError
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
@@ -49,6 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--device', default='CPU')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. model.test_cfg.flip_test=False')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -58,15 +61,15 @@ def load_detections(path: str, score_thr: float) -> Dict[int, np.ndarray]:
         try:
             dets = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f'--bboxes {path}: not valid JSON: {err}') from err
+            raise DataError(f'--bboxes {path}: not valid JSON: {err}') from err
     if not isinstance(dets, list):
-        raise ValueError(f'--bboxes {path}: expected a JSON list of {{image_id, bbox, score, '
-                         f'category_id}} (COCO detection results), got {type(dets).__name__}')
+        raise DataError(f'--bboxes {path}: expected a JSON list of {{image_id, bbox, score, '
+                        f'category_id}} (COCO detection results), got {type(dets).__name__}')
     by_image: Dict[int, List[List[float]]] = {}
     for i, det in enumerate(dets):
         missing = [k for k in ('image_id', 'bbox', 'score', 'category_id') if k not in det]
         if missing:
-            raise KeyError(f'--bboxes {path}: entry {i} lacks {missing} (has {sorted(det)})')
+            raise DataError(f'--bboxes {path}: entry {i} lacks {missing} (has {sorted(det)})')
         if det['category_id'] == 1 and det['score'] >= score_thr:
             by_image.setdefault(int(det['image_id']), []).append([*det['bbox'], det['score']])
     return {k: np.asarray(v, np.float32).reshape(-1, 5) for k, v in by_image.items()}
@@ -77,8 +80,8 @@ def coco_image_id(path: Path) -> int:
     try:
         return int(path.stem.split('_')[-1])
     except ValueError:
-        raise ValueError(f'--bboxes needs COCO-named images (the file name is the numeric '
-                         f'image id), got {path.name}') from None
+        raise DataError(f'--bboxes needs COCO-named images (the file name is the numeric '
+                        f'image id), got {path.name}') from None
 
 
 def persons_to_json(persons: List[dict]) -> List[dict]:
@@ -165,14 +168,14 @@ def main(argv=None) -> int:
     if source.is_dir():
         paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTS)
         if not paths:
-            raise FileNotFoundError(f'--input {source}: no images ({", ".join(IMAGE_EXTS)})')
+            raise MissingFileError(f'--input {source}: no images ({", ".join(IMAGE_EXTS)})')
     elif source.is_file():
         paths = [source]
     else:
-        raise FileNotFoundError(f'--input {source} not found')
+        raise MissingFileError(f'--input {source} not found')
     is_video = source.is_file() and source.suffix.lower() in VIDEO_EXTS
     if is_video and args.bboxes:
-        raise ValueError('--bboxes matches COCO image ids; it cannot be used with a video')
+        raise DataError('--bboxes matches COCO image ids; it cannot be used with a video')
     detections = load_detections(args.bboxes, args.det_score_thr) if args.bboxes else None
 
     from sbplugins.apis import init_model
@@ -188,4 +191,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -68,8 +68,8 @@ class CheckpointHook(Hook):
         if not self.save_best or not metrics:
             return
         if self.save_best not in metrics:
-            raise KeyError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
-                           f'metrics {sorted(metrics)}')
+            raise ConfigError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
+                              f'metrics {sorted(metrics)}')
         score = float(metrics[self.save_best])
         if not math.isnan(score) and improves(score, self.best_score, self.rule):
             self.best_score = score

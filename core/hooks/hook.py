@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Dict, Optional, Tuple
 
+from ..errors import ConfigError
 from ..priority import get_priority
 
 # The hook contract: point -> the keyword arguments it is called with after ``runner``, in the
@@ -76,17 +77,17 @@ class Hook:
         where = f'{cls.__module__}.{cls.__qualname__}'
         for name, value in vars(cls).items():
             if name.startswith(('before_', 'after_')) and name not in HOOK_POINTS:
-                raise TypeError(f'{where} defines {name!r}, which is not a hook point and would '
-                                f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
+                raise ConfigError(f'{where} defines {name!r}, which is not a hook point and '
+                                  f'would never be called. Hook points: {", ".join(HOOK_POINTS)}')
             problem = signature_problem(value, name) if name in HOOK_POINTS else None
             if problem:
-                raise TypeError(f'{where}.{name}: {problem}; the runner calls it as '
-                                f'{expected_signature(name)}')
+                raise ConfigError(f'{where}.{name}: {problem}; the runner calls it as '
+                                  f'{expected_signature(name)}')
         if 'priority' in vars(cls):  # a bad class-level priority fails here, not at the first run
             try:
                 get_priority(cls.priority)
             except (TypeError, ValueError) as exc:
-                raise TypeError(f'{where}.priority: {exc}') from None
+                raise ConfigError(f'{where}.priority: {exc}') from None
 
     # interval helpers (MMEngine's names), for the point where the counter has just advanced --
     def every_n_epochs(self, runner, n: int) -> bool:

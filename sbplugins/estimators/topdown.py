@@ -5,6 +5,7 @@ Parameter names are ``backbone.*`` and ``head.*`` (the loss holds no parameters)
 from __future__ import annotations
 
 import logging
+import os
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -13,6 +14,7 @@ import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 import mindspore
 from mindspore import nn
 from sbcore.checkpoint import load_weights
+from sbcore.errors import ConfigError, MissingFileError
 from sbcore.registries import MODELS
 from sbplugins.registries import CODECS
 
@@ -25,10 +27,27 @@ DEFAULT_PREPROCESSOR = dict(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=True)
 
 
+# The torchvision ImageNet weights the official code starts from, per ResNet depth.
+TORCHVISION_RESNET_FILES = {18: 'resnet18-5c106cde.pth', 34: 'resnet34-333f7ec4.pth',
+                            50: 'resnet50-19c8e357.pth', 101: 'resnet101-5d3b4d8f.pth',
+                            152: 'resnet152-b121ed2d.pth'}
+
+
+def missing_pretrained_error(path: str, depth: Optional[int] = None) -> MissingFileError:
+    """The one-line error for an absent ``pretrained`` file, with the command that makes it."""
+    src = TORCHVISION_RESNET_FILES.get(depth, 'resnetN-xxxxxxxx.pth')
+    return MissingFileError(
+        f'pretrained backbone checkpoint {path} not found (model.pretrained); convert the '
+        f'torchvision ImageNet weights with: python tools/convert_weights.py --kind torchvision '
+        f'--src {src} --dst {path}  (or set model.pretrained=None to start from random weights)')
+
+
 def load_backbone_checkpoint(backbone: nn.Cell, path: str) -> None:
     """Load a MindSpore checkpoint (names without ``backbone.``) into ``backbone`` with the
     engine's loader: missing or mis-shaped parameters are an error; unexpected ones (e.g. an
     ImageNet classifier ``fc.*``) are logged and skipped."""
+    if not os.path.isfile(path):
+        raise missing_pretrained_error(path, getattr(backbone, 'depth', None))
     _, skipped = load_weights(backbone, path, allow_unexpected=True)
     if skipped:
         logger.warning('pretrained checkpoint %s: ignoring %d unexpected parameter(s): %s',
@@ -41,12 +60,12 @@ def head_with_in_channels(head: dict, backbone: nn.Cell) -> dict:
     contract, backbones/base.py); a hand-set value that disagrees is an error."""
     channels = getattr(backbone, 'out_channels', None)
     if not channels:
-        raise ValueError(f'TopdownPoseEstimator: backbone {type(backbone).__name__} has no '
-                         f'out_channels (see sbplugins.backbones.base.BaseBackbone)')
+        raise ConfigError(f'TopdownPoseEstimator: backbone {type(backbone).__name__} has no '
+                          f'out_channels (see sbplugins.backbones.base.BaseBackbone)')
     given = head.get('in_channels')
     if given is not None and given != channels[-1]:
-        raise ValueError(f'TopdownPoseEstimator: head.in_channels={given} but the backbone\'s '
-                         f'last stage has {channels[-1]} channels; drop head.in_channels')
+        raise ConfigError(f'TopdownPoseEstimator: head.in_channels={given} but the backbone\'s '
+                          f'last stage has {channels[-1]} channels; drop head.in_channels')
     return dict(head, in_channels=channels[-1])
 
 
@@ -63,7 +82,10 @@ class TopdownPoseEstimator(nn.Cell):
         test_cfg: ``flip_test`` (average with the flipped input's heatmaps) and
             ``shift_heatmap`` (shift the flipped-back heatmaps right by one pixel, the official
             quirk kept as the default).
-        pretrained: MindSpore checkpoint of backbone weights loaded at construction.
+        pretrained: MindSpore checkpoint of backbone weights (e.g. converted ImageNet
+            weights), loaded by :meth:`init_weights`, which the runner calls before training
+            unless a checkpoint (``load_from``/``resume``) supplies every weight; evaluation
+            and inference from a checkpoint therefore never read it.
 
     ``construct(inputs (N,3,H,W) float32)`` -> heatmaps (N,K,H/4,W/4) for the SimpleBaseline head.
     """
@@ -81,15 +103,20 @@ class TopdownPoseEstimator(nn.Cell):
         preprocessor = dict(DEFAULT_PREPROCESSOR, **(data_preprocessor or {}))
         unknown = sorted(set(preprocessor) - set(DEFAULT_PREPROCESSOR))
         if unknown:
-            raise ValueError(f'TopdownPoseEstimator: data_preprocessor keys {unknown} are not '
-                             f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
+            raise ConfigError(f'TopdownPoseEstimator: data_preprocessor keys {unknown} are not '
+                              f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
         self.mean = np.asarray(preprocessor['mean'], np.float32).reshape(1, 1, 1, -1)
         self.std = np.asarray(preprocessor['std'], np.float32).reshape(1, 1, 1, -1)
         self.bgr_to_rgb = bool(preprocessor['bgr_to_rgb'])
         self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self.dataset_meta: Dict = {}
-        if pretrained:
-            load_backbone_checkpoint(self.backbone, pretrained)
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` into the backbone (MMEngine's name for the initialisation that
+        a checkpoint would replace); nothing to do without it."""
+        if self.pretrained:
+            load_backbone_checkpoint(self.backbone, self.pretrained)
 
     # network --------------------------------------------------------------------------------
     def construct(self, inputs: mindspore.Tensor) -> mindspore.Tensor:

@@ -14,6 +14,7 @@ from sbcore.metric import BaseMetric
 from sbplugins.utils.geometry import PIXEL_STD  # bbox_scale is in units of 200 px
 
 from .oks import oks_nms
+from sbcore.errors import ConfigError, MissingFileError
 
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                 'AR (L)')
@@ -58,9 +59,9 @@ class CocoMetric(BaseMetric):
             raise ValueError(
                 f"CocoMetric: score_mode {score_mode!r}, expected 'bbox_keypoint' or 'bbox'")
         if nms_mode not in ('oks_nms', 'none'):
-            raise ValueError(f"CocoMetric: nms_mode {nms_mode!r}, expected 'oks_nms' or 'none'")
+            raise ConfigError(f"CocoMetric: nms_mode {nms_mode!r}, expected 'oks_nms' or 'none'")
         if not os.path.isfile(ann_file):
-            raise FileNotFoundError(f'CocoMetric: annotation file {ann_file!r} not found')
+            raise MissingFileError(f'CocoMetric: annotation file {ann_file!r} not found')
         self.ann_file = ann_file
         self.iou_type = iou_type
         self.score_mode = score_mode
