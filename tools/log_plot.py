@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from .errors import ConfigError, DataError, MissingFileError
+from sbcore.errors import ConfigError, DataError, MissingFileError
 
 DEFAULT_KEYS = ('loss', 'lr', 'coco/AP')
 
