@@ -25,10 +25,22 @@ ENTRY_POINTS = {
     'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
     ],
+    'sbpose.detectors': [
+        'BoxFileDetector = sbplugins.detectors.box_file:BoxFileDetector',
+        'OpenCVPeopleDetector = sbplugins.detectors.opencv_hog:OpenCVPeopleDetector',
+        'OnnxDetector = sbplugins.detectors.onnx_detector:OnnxDetector',
+    ],
+    'sbpose.trackers': [
+        'FlowPoseTracker = sbplugins.tracking.pose_tracker:FlowPoseTracker',
+        'OKSTracker = sbplugins.tracking.pose_tracker:OKSTracker',
+        'IoUTracker = sbplugins.tracking.pose_tracker:IoUTracker',
+        'PoseTracker = sbplugins.tracking.pose_tracker:PoseTracker',
+    ],
     'sbcore.datasets': [
         'CocoDataset = sbplugins.datasets.coco:CocoDataset',
         'MpiiDataset = sbplugins.datasets.mpii:MpiiDataset',
         'SyntheticCocoDataset = sbplugins.datasets.synthetic:SyntheticCocoDataset',
+        'PoseTrack18Dataset = sbplugins.datasets.posetrack18:PoseTrack18Dataset',
     ],
     'sbcore.transforms': [
         'LoadImage = sbplugins.transforms.loading:LoadImage',
@@ -56,7 +68,7 @@ setup(
     packages=['sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
                                        'transforms', 'metrics', 'estimators', 'utils',
-                                       'datasets.metainfo')
+                                       'datasets.metainfo', 'detectors', 'tracking')
     ],
     install_requires=[
         'sbcore==0.1.0',  # the engine, from core/ (MindSpore, numpy<2, addict, yapf, entrypoints)
@@ -64,11 +76,16 @@ setup(
         'pycocotools>=2.0.6',
         'matplotlib>=3.5',
         'scipy>=1.7',  # MPII's official head boxes (gt_valid.mat)
+        # PoseTrack's per-joint MOTA (tools/eval_tracking.py); 1.4 works with numpy<2 and pandas 2
+        'motmetrics>=1.4',
+        'pandas>=1.3,<3',
     ],
     extras_require={
         # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.
         'torch': ['torch==2.13.0'],
-        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'],
+        # OnnxDetector (a person detector exported to ONNX); onnx builds the test's network.
+        'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
+        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0', 'onnx>=1.14', 'onnxruntime>=1.16'],
     },
     entry_points=ENTRY_POINTS,
 )

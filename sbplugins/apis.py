@@ -2,6 +2,7 @@
 
     model = init_model('configs/simple_baseline/coco/res50_256x192.py', 'sb_r50.ckpt')
     persons = inference_topdown(model, 'image.jpg', bboxes=np.array([[x, y, w, h], ...]))
+    persons = inference_topdown(model, 'image.jpg')  # boxes from the config's ``detector``
 
 The image and boxes go through the config's test-mode pipeline (GetBBoxCenterScale,
 TopdownAffine, PackPoseInputs), so inference sees exactly the crops evaluation sees, and
@@ -10,6 +11,7 @@ TopdownAffine, PackPoseInputs), so inference sees exactly the crops evaluation s
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -24,6 +26,7 @@ from sbcore.registries import DATASETS, MODELS
 from sbcore.train_step import compile_inference
 
 from sbplugins.datasets.dataset_info import build_metainfo
+from sbplugins.detectors import build_detector
 from sbplugins.transforms.loading import LoadImage
 
 # Config keys searched, in order, for the inference pipeline and the dataset info.
@@ -68,7 +71,8 @@ def load_model_weights(model: nn.Cell, path: str) -> dict:
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
-               cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True) -> nn.Cell:
+               cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True,
+               detector: Any = None) -> nn.Cell:
     """Build the config's model for inference.
 
     Args:
@@ -80,10 +84,13 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
         cfg_options: ``{'a.b': value}`` overrides merged into the config first.
         jit: compile the forward pass with ``mindspore.jit`` (as the runner does; 1.4x faster
             than PyNative on CPU). False keeps it eager (``tools/export.py`` exports that).
+        detector: the person detector ``inference_topdown`` uses when given no boxes: a detector
+            config ``dict(type=...)`` or object; None takes the config's ``detector`` (if any).
 
     Returns:
-        The model in eval mode, with ``dataset_meta`` from the config's dataset info and ``cfg``
-        (the merged config, used by ``inference_topdown`` for the pipeline).
+        The model in eval mode, with ``dataset_meta`` from the config's dataset info, ``cfg``
+        (the merged config, used by ``inference_topdown`` for the pipeline) and ``detector``
+        (a ``sbplugins.detectors`` detector, or None).
     """
     cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
     if not isinstance(cfg, Config):
@@ -102,6 +109,9 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     model.set_train(False)
     model.dataset_meta = dataset_meta_from_config(cfg)
     model.cfg = cfg
+    if detector is None and cfg.get('detector'):
+        detector = cfg.detector.to_dict() if hasattr(cfg.detector, 'to_dict') else dict(cfg.detector)
+    model.detector = build_detector(detector) if detector is not None else None
     if jit:
         compile_inference(model)
     return model
@@ -138,14 +148,19 @@ def _padded_batch_size(n: int, batch_size: int) -> int:
 def inference_topdown(model: nn.Cell, image: Union[str, np.ndarray],
                       bboxes: Optional[np.ndarray] = None,
                       bbox_scores: Optional[Sequence[float]] = None,
-                      batch_size: int = 16) -> List[Dict[str, Any]]:
+                      batch_size: int = 16,
+                      frame_info: Optional[dict] = None) -> List[Dict[str, Any]]:
     """Keypoints of the persons in ``bboxes`` (one top-down crop each).
 
     Args:
         model: a model from ``init_model`` (needs ``cfg`` and ``dataset_meta``).
         image: an image file or an (H, W, 3) uint8 BGR array.
-        bboxes: (N, 4) xywh person boxes in image pixels; None: the whole image is one box.
+        bboxes: (N, 4) xywh person boxes in image pixels; None: the boxes of ``model.detector``
+            (the config's ``detector``), or, without one, the whole image as one box (with a
+            warning).
         bbox_scores: (N,) detection scores (1.0 when None).
+        frame_info: passed to the detector (``file_name``, ``frame_index``, ``image_id``), for
+            detectors that look boxes up in a file.
         batch_size: crops per forward pass. A smaller last batch is padded to the next power of
             two, so a compiled model sees at most log2(batch_size) + 1 shapes (each compiles once).
 
@@ -158,7 +173,11 @@ def inference_topdown(model: nn.Cell, image: Union[str, np.ndarray],
         raise AttributeError('inference_topdown: model has no "cfg"; build it with init_model')
     img = _read_image(image)
     height, width = img.shape[:2]
-    if bboxes is None:
+    if bboxes is None and getattr(model, 'detector', None) is not None:
+        bboxes, bbox_scores = model.detector.detect(img, frame_info)
+    elif bboxes is None:
+        warnings.warn('inference_topdown: no boxes given and no "detector" in the config: the '
+                      'whole image is taken as one person box', stacklevel=2)
         bboxes = np.array([[0, 0, width, height]], np.float32)
     bboxes = np.asarray(bboxes, np.float32)
     if bboxes.ndim != 2 or bboxes.shape[1] != 4:

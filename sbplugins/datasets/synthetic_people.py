@@ -469,17 +469,23 @@ def ensure_dataset(out_dir: str, num_train_images: int = 1500, num_val_images: i
         if _read_meta(paths['meta']) == wanted:  # another process finished the same job meanwhile
             shutil.rmtree(tmp)
             return paths
-        if os.path.exists(out_dir):
-            old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + '.old-', dir=parent)
-            os.replace(out_dir, os.path.join(old, 'data'))
-            shutil.rmtree(old)
-        os.replace(tmp, out_dir)
+        swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if _read_meta(paths['meta']) == wanted:  # another process finished the same job first
             return paths
         raise
     return paths
+
+
+def swap_into_place(new_dir: str, out_dir: str) -> None:
+    """Replace ``out_dir`` by the finished ``new_dir`` (a sibling): the old folder is renamed
+    aside first and removed after, so ``out_dir`` is never half-written."""
+    if os.path.exists(out_dir):
+        old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + '.old-', dir=os.path.dirname(out_dir))
+        os.replace(out_dir, os.path.join(old, 'data'))
+        shutil.rmtree(old)
+    os.replace(new_dir, out_dir)
 
 
 def _read_meta(path: str):
