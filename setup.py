@@ -1,29 +1,14 @@
 """sbpose: SimpleBaseline human pose estimation on MindSpore.
 
-One distribution. ``core/`` installs as the import package ``sbcore`` (a top-level ``core`` would
-clash with other packages); ``sbplugins`` holds SimpleBaseline, registered through entry points.
+The application distribution: it installs ``sbplugins`` (SimpleBaseline) and declares its classes
+as entry points. The engine is the separate distribution ``sbcore`` in ``core/`` (its own
+``core/pyproject.toml``), installed first: ``pip install -e ./core -e .``.
 """
 from setuptools import setup
 
-# One entry point per class, one group per registry (see core/registries.py).
+# One entry point per class, one group per registry (core/registries.py); the engine's own
+# hooks, loops, optimizers and schedulers are declared by core/pyproject.toml.
 ENTRY_POINTS = {
-    'sbcore.hooks': [
-        'IterTimerHook = sbcore.hooks.iter_timer:IterTimerHook',
-        'LoggerHook = sbcore.hooks.logger:LoggerHook',
-        'ParamSchedulerHook = sbcore.hooks.param_scheduler:ParamSchedulerHook',
-        'CheckpointHook = sbcore.hooks.checkpoint:CheckpointHook',
-        'DistSamplerSeedHook = sbcore.hooks.sampler_seed:DistSamplerSeedHook',
-    ],
-    'sbcore.schedulers': [
-        'LinearLR = sbcore.schedulers:LinearLR',
-        'MultiStepLR = sbcore.schedulers:MultiStepLR',
-        'CosineAnnealingLR = sbcore.schedulers:CosineAnnealingLR',
-    ],
-    'sbcore.optimizers': [
-        'Adam = sbcore.optimizers:Adam',
-        'AdamW = sbcore.optimizers:AdamW',
-        'SGD = sbcore.optimizers:SGD',
-    ],
     'sbcore.models': [
         'ResNet = sbplugins.backbones.resnet:ResNet',
         'DeconvHead = sbplugins.heads.deconv_head:DeconvHead',
@@ -79,24 +64,19 @@ setup(
     version='0.1.0',
     description='SimpleBaseline human pose estimation on MindSpore: a small MMPose-like toolbox',
     python_requires='>=3.9',
-    package_dir={'sbcore': 'core', 'sbplugins': 'sbplugins'},
     # Dataset-info files are package data, named by dataset in configs (from_file='coco').
     package_data={'sbplugins.datasets.metainfo': ['*.py']},
-    packages=['sbcore', 'sbcore.hooks', 'sbplugins'] + [
+    packages=['sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
                                        'transforms', 'metrics', 'estimators', 'utils',
                                        'datasets.metainfo', 'detectors', 'tracking')
     ],
     install_requires=[
-        'mindspore==2.10.0',
-        'numpy>=1.23,<2',  # MindSpore 2.10 breaks with numpy 2 (see docs/mindspore-notes in README)
+        'sbcore==0.1.0',  # the engine, from core/ (MindSpore, numpy<2, addict, yapf, entrypoints)
         'opencv-python-headless>=4.5',
         'pycocotools>=2.0.6',
         # CrowdPose / AI Challenger protocols: OKS on box area, crowd-index AP (CocoMetric)
         'xtcocotools>=1.14',
-        'addict>=2.4',
-        'yapf>=0.32',
-        'entrypoints>=0.4',
         'matplotlib>=3.5',
         'scipy>=1.7',  # MPII's official head boxes (gt_valid.mat)
         # PoseTrack's per-joint MOTA (tools/eval_tracking.py); 1.4 works with numpy<2 and pandas 2

@@ -24,9 +24,10 @@ import mindspore as ms
 from sbcore.config import Config
 from sbcore.registries import MODELS, OPTIMIZERS
 from sbcore.train_step import TrainStep
+from sbplugins.datasets.dataset_info import build_metainfo
 
 TRAIN_VARIANTS = ('pynative', 'jit', 'jit-fused')
-COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+COCO_FLIP_INDICES = build_metainfo(dict(from_file='coco'))['flip_indices']  # the one COCO table
 
 
 def peak_rss_mb() -> float:

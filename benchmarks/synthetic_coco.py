@@ -13,9 +13,10 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from sbplugins.utils.geometry import PIXEL_STD
+
 NUM_JOINTS = 17
 IMAGE_W, IMAGE_H = 640, 480
-PIXEL_STD = 200.0
 
 
 def _people(rng: np.random.Generator, count: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""sbcore: a small, pose-agnostic training engine for MindSpore.
+"""sbcore: a small training engine for MindSpore that knows no task of its own (its plugins do).
 
 Importing ``sbcore`` never imports MindSpore; :func:`sbcore.env.setup_env` must run before it is
 (see core/env.py for why).

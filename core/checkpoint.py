@@ -1,8 +1,8 @@
 """Checkpoint files: atomic writes, validated and checksummed loads, finding the latest good one.
 
 A checkpoint is a MindSpore ``.ckpt`` (protobuf, no pickle) holding named arrays plus one JSON
-string ``sbpose_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
-last, and a first record ``sbpose_num_arrays``: a file cut at a record boundary still parses, and
+string ``sbcore_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
+last, and a first record ``sbcore_num_arrays``: a file cut at a record boundary still parses, and
 the count written first is what tells it is incomplete (without it such a file would load as a
 plain checkpoint with fewer arrays and no meta).
 
@@ -10,7 +10,7 @@ Checksums: MindSpore's format has none, so a flipped bit inside an array's data 
 The meta holds the CRC-32 of every array's bytes (``array_crc32``, as written by MindSpore) and
 the first record holds, after the count, the CRC-32 of the meta text itself; a load recomputes
 them and names the array (or the meta) that differs. Files without them (plain MindSpore
-checkpoints, older sbpose files) load unchecked.
+checkpoints, older files) load unchecked.
 
 It is written to a temporary folder inside the work directory, flushed to disk, then renamed
 into place, so a half-written file is never seen under a checkpoint name. ``last_checkpoint``
@@ -30,12 +30,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .errors import CheckpointError
+from .fileio import atomic_write_text
 
-META_KEY = 'sbpose_meta'
-COUNT_KEY = 'sbpose_num_arrays'  # first record: [how many arrays follow, CRC-32 of the meta text]
+META_KEY = 'sbcore_meta'
+COUNT_KEY = 'sbcore_num_arrays'  # first record: [how many arrays follow, CRC-32 of the meta text]
 CRC_KEY = 'array_crc32'  # in the meta: {array name: CRC-32 of its bytes}
 POINTER = 'last_checkpoint'
-_EPOCH_RE = re.compile(r'^epoch_(\d+)\.ckpt$')
+_EPOCH_RE = re.compile(r'^(?:epoch|iter)_(\d+)\.ckpt$')  # of the epoch- and iteration-based loops
 
 __all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'find_latest_checkpoint',
            'check_state_dict', 'assign_state', 'load_weights', 'atomic_write_text']
@@ -50,21 +51,6 @@ def crc32(array: np.ndarray) -> int:
 def _fsync_file(path: Union[str, Path]) -> None:
     with open(path, 'rb') as f:
         os.fsync(f.fileno())
-
-
-def atomic_write_text(path: Union[str, Path], text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_checkpoint(path: Union[str, Path], arrays: Dict[str, np.ndarray], meta: dict) -> Path:
@@ -183,7 +169,7 @@ def write_pointer(work_dir: Union[str, Path], ckpt_path: Union[str, Path]) -> No
 
 
 def list_checkpoints(work_dir: Union[str, Path]) -> List[Path]:
-    """``epoch_N.ckpt`` files of a work directory, newest epoch first."""
+    """``epoch_N.ckpt`` (or ``iter_N.ckpt``) files of a work directory, newest first."""
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
         return []
@@ -278,9 +264,14 @@ def assign_state(params: Dict[str, Any], arrays: Dict[str, np.ndarray], source: 
         ops.assign(param, ms.Tensor(arrays[name].reshape(param.shape), dtype=param.dtype))
 
 
-def load_weights(model, path: Union[str, Path]) -> dict:
-    """Load a checkpoint's model weights into ``model`` (optimizer state ignored); returns meta."""
+def load_weights(model, path: Union[str, Path],
+                 allow_unexpected: bool = False) -> Tuple[dict, List[str]]:
+    """The one weights loader: a checkpoint's weights into ``model`` (optimizer state ignored),
+    names and shapes checked. ``allow_unexpected`` skips arrays the model has no parameter for
+    (e.g. an ImageNet classifier in a backbone checkpoint). Returns (meta, skipped names)."""
     arrays, meta = load_checkpoint(path)
     weights = {k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)}
-    assign_state(dict(model.parameters_and_names()), weights, str(path))
-    return meta
+    params = dict(model.parameters_and_names())
+    skipped = sorted(set(weights) - set(params)) if allow_unexpected else []
+    assign_state(params, {k: v for k, v in weights.items() if k not in skipped}, str(path))
+    return meta, skipped

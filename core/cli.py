@@ -6,7 +6,7 @@
 A :class:`~sbcore.errors.UserError` (a bad config key or value, a missing file, a corrupt
 checkpoint, an unknown plugin, a missing dataset field) is printed as one line,
 ``<tool>: error: <message>``, the way argparse reports a bad option, and the tool exits with 2 (as
-argparse does). ``--debug`` on the command line, or ``SBPOSE_DEBUG=1``, shows the traceback
+argparse does). ``--debug`` on the command line, or ``SBCORE_DEBUG=1``, shows the traceback
 instead. Any other exception is a bug and keeps its traceback.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Callable, List, Optional, Sequence
 from .errors import UserError
 
 DEBUG_FLAG = '--debug'
-DEBUG_ENV = 'SBPOSE_DEBUG'
+DEBUG_ENV = 'SBCORE_DEBUG'
 USER_ERROR_EXIT_CODE = 2
 
 

@@ -1,39 +1,28 @@
-"""Python-file configs: inheritance through ``_base_``, command-line overrides, a loadable dump.
+"""Python-file configs: a merged config with attribute access, overrides and a loadable dump.
 
-A config is a ``.py`` file; its public module-level variables (names not starting with ``_``, and
-not modules, functions or classes) are the config. ``_base_`` names one base file or a list of
-them, relative to the file. The bases are merged in order, then the file's own values over them:
-dicts merge recursively, everything else (lists included) is replaced. A dict carrying
-``_delete_=True`` replaces the base's dict instead of merging into it.
-
-Values are reached as attributes (``cfg.model.backbone.depth``). A missing key is an error rather
-than an empty dict, so a typo in a key fails where it is read. The engine's own keys (``work_dir``,
-``seed``, ...) are not checked here; the runner checks what it reads. A file cannot read its
-bases' values (each file runs on its own); it states what it changes and the merge does the rest.
+Reading and merging files (``_base_``, ``_delete_``) is ``config_loader.py``; typing command-line
+overrides (``--cfg-options``) is ``cfg_options.py``. Values are reached as attributes
+(``cfg.model.backbone.depth``). A missing key is an error rather than an empty dict, so a typo in
+a key fails where it is read. The engine's own keys (``work_dir``, ``seed``, ...) are not checked
+here; the runner checks what it reads.
 """
 from __future__ import annotations
 
-import __future__
-import argparse
-import ast
 import difflib
 import keyword
 import math
 import os
-import tempfile
-import traceback
-import types
 from pathlib import Path
-from typing import (Any, Dict, ItemsView, Iterator, KeysView, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Dict, ItemsView, Iterator, KeysView, Optional, Union
 
 import addict
 from yapf.yapflib.yapf_api import FormatCode
 
-from .errors import ConfigError  # a config file or override could not be read
+from .cfg_options import DictAction, parse_value  # noqa: F401  (re-exported: tools import them)
+from .config_loader import load_merged, merge_values, to_plain
+from .errors import ConfigError
+from .fileio import atomic_write_text
 
-BASE_KEY = '_base_'
-DELETE_KEY = '_delete_'
 YAPF_STYLE = dict(based_on_style='pep8', column_limit=100)
 
 PathLike = Union[str, os.PathLike]
@@ -53,184 +42,6 @@ class ConfigDict(addict.Dict):
             hint = f'; did you mean {", ".join(map(repr, close))}?' if close else ''
             raise AttributeError(f'config has no key {name!r}{hint} '
                                  f'(keys: {", ".join(map(str, self))})') from None
-
-
-# ------------------------------------------------------------------------------------ merging
-
-def merge_values(base: Any, override: Any, where: str = '') -> Any:
-    """``override`` merged over ``base`` (neither is modified): two dicts merge key by key,
-    recursively; anything else replaces ``base`` (lists too), as does a dict carrying
-    ``_delete_=True`` or a dict over ``None``.
-
-    ``where`` is the key path so far, for error messages.
-    """
-    if not isinstance(override, dict) or override.get(DELETE_KEY, False) or base is None:
-        return override
-    if not isinstance(base, dict):
-        raise ConfigError(f'{where}: a dict cannot be merged into the base value {base!r} '
-                          f'(a {type(base).__name__}); set {DELETE_KEY}=True in the dict to '
-                          f'replace the base value')
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = merge_values(merged.get(key), value, f'{where}.{key}' if where else str(key))
-    return merged
-
-
-def _to_plain(value: Any) -> Any:
-    """``value`` with its dicts, lists and tuples rebuilt as plain ones at any depth, and every
-    ``_delete_`` key (a merge instruction, spent once merged) dropped."""
-    if isinstance(value, dict):
-        return {k: _to_plain(v) for k, v in value.items() if k != DELETE_KEY}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_plain(v) for v in value)
-    return value
-
-
-# ------------------------------------------------------------------------------------ reading
-
-def _is_config_value(name: str, value: Any) -> bool:
-    """Module-level variables that are config entries: public, and not imports or definitions."""
-    return not name.startswith('_') and not isinstance(value, (
-        types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type,
-        __future__._Feature))  # ``from __future__ import x`` binds x in the namespace
-
-
-def _execute(path: Path) -> dict:
-    """Run the config file ``path``; its namespace, with syntax and runtime errors located."""
-    source = path.read_text(encoding='utf-8')
-    try:
-        code = compile(source, str(path), 'exec')
-    except SyntaxError as err:
-        text = (err.text or '').rstrip('\n')
-        raise ConfigError(f'syntax error in config {path}, line {err.lineno}: {err.msg}\n'
-                          f'    {text.strip()}') from None
-    namespace: Dict[str, Any] = {'__file__': str(path), '__name__': '__sbcore_config__'}
-    try:
-        exec(code, namespace)
-    except Exception as err:  # any error raised by the file's code: say where in the file
-        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == str(path)]
-        where = f', line {frames[-1].lineno}:\n    {frames[-1].line}' if frames else ''
-        raise ConfigError(f'error while executing config {path}{where}\n'
-                          f'{type(err).__name__}: {err}') from err
-    return namespace
-
-
-def _base_paths(path: Path, namespace: dict) -> List[Path]:
-    """The resolved ``_base_`` files of the config ``path``, checked to exist and be ``.py``."""
-    bases = namespace.get(BASE_KEY, [])
-    if isinstance(bases, (str, os.PathLike)):
-        bases = [bases]
-    if not isinstance(bases, (list, tuple)) or not all(
-            isinstance(b, (str, os.PathLike)) for b in bases):
-        raise ConfigError(f'{path}: {BASE_KEY} must be a path or a list of paths, got {bases!r}')
-    resolved = []
-    for base in bases:
-        base_path = (path.parent / Path(base).expanduser()).resolve()
-        if base_path.suffix != '.py':
-            raise ConfigError(f'{path}: base config {base!r} is not a .py file '
-                              f'(resolved to {base_path})')
-        if not base_path.is_file():
-            raise ConfigError(f'{path}: base config {base!r} not found (resolved to {base_path})')
-        resolved.append(base_path)
-    return resolved
-
-
-def _load_merged(path: Path, chain: Sequence[Path]) -> dict:
-    """The config of ``path`` with its bases merged in; ``chain`` holds the files that led here."""
-    if path in chain:
-        raise ConfigError('config inheritance cycle: ' + ' -> '.join(map(str, [*chain, path])))
-    namespace = _execute(path)
-    merged: dict = {}
-    for base_path in _base_paths(path, namespace):
-        merged = merge_values(merged, _load_merged(base_path, [*chain, path]))
-    own = {k: v for k, v in namespace.items() if _is_config_value(k, v)}
-    return _to_plain(merge_values(merged, own))
-
-
-# ------------------------------------------------------------------------------------ overrides
-
-def _unquoted(text: str) -> Iterator[Tuple[int, str, int]]:
-    """``(index, char, bracket depth after char)`` for each character of ``text`` outside quotes."""
-    depth, quote, escaped = 0, None, False
-    for i, char in enumerate(text):
-        if quote:  # inside a string literal only its (unescaped) closing quote matters
-            if escaped:
-                escaped = False
-            elif char == '\\':
-                escaped = True
-            elif char == quote:
-                quote = None
-            continue
-        if char in '\'"':
-            quote = char
-            continue
-        depth += (char in '([{') - (char in ')]}')
-        yield i, char, depth
-
-
-def _split_top_level(text: str) -> List[str]:
-    """``text`` split at the commas outside brackets and quotes."""
-    cuts = [i for i, char, depth in _unquoted(text) if char == ',' and depth == 0]
-    return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)])]
-
-
-def _is_bracketed(text: str) -> bool:
-    """Whether ``text`` is one ``[...]`` or ``(...)`` group (``[a],[b]`` is not)."""
-    closing = {'[': ']', '(': ')'}.get(text[:1])
-    if closing is None or not text.endswith(closing):
-        return False
-    first_close = next((i for i, _, depth in _unquoted(text) if depth == 0), None)
-    return first_close == len(text) - 1
-
-
-_WORDS = {'true': True, 'false': False, 'none': None, 'null': None}
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value typed: Python literals first (``1``, ``0.5``, ``True``, ``None``,
-    ``[1, 2]``, ``(1, 2)``, ``'quoted'``, ``{'a': 1}``), then ``true``/``false``/``none``,
-    ``a,b,c`` and bracketed lists of unquoted words (``[a,[b,c]]``) element-wise, else the text.
-    """
-    text = text.strip()
-    if len(_split_top_level(text)) > 1:  # a,b,c is a list
-        return _parse_items(text)
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
-    if _is_bracketed(text):  # e.g. [a,[b,c]]: unquoted words, not a literal
-        inner = text[1:-1]
-        if text[0] == '(' and len(_split_top_level(inner)) == 1 and inner.strip():
-            return parse_value(inner)  # (a) groups like Python's (1); (a,) is a tuple
-        return tuple(_parse_items(inner)) if text[0] == '(' else _parse_items(inner)
-    return _WORDS.get(text.lower(), text)
-
-
-def _parse_items(text: str) -> list:
-    """The comma-separated values of ``text`` typed; a trailing comma adds no item."""
-    parts = _split_top_level(text)
-    if not parts[-1].strip():
-        parts.pop()
-    return [parse_value(p) for p in parts]
-
-
-class DictAction(argparse.Action):
-    """argparse action collecting ``key.sub=value`` pairs into a dict with typed values.
-
-    Use with ``parser.add_argument('--cfg-options', nargs='+', action=DictAction)``; values are
-    typed by :func:`parse_value`. Repeating the option adds to the same dict.
-    """
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Union[str, Sequence[str], None],
-                 option_string: Optional[str] = None) -> None:
-        options = dict(getattr(namespace, self.dest, None) or {})
-        for item in [values] if isinstance(values, str) else values or []:
-            key, sep, value = item.partition('=')
-            if not sep or not key.strip():
-                raise argparse.ArgumentError(self, f'expected key=value, got {item!r}')
-            options[key.strip()] = parse_value(value)
-        setattr(namespace, self.dest, options)
 
 
 # ------------------------------------------------------------------------------------ dumping
@@ -273,7 +84,7 @@ class Config:
     def __init__(self, cfg_dict: Optional[dict] = None, filename: Optional[PathLike] = None):
         if cfg_dict is not None and not isinstance(cfg_dict, dict):
             raise ConfigError(f'a config is built from a dict, got {type(cfg_dict).__name__}')
-        object.__setattr__(self, '_cfg_dict', ConfigDict(_to_plain(cfg_dict or {})))
+        object.__setattr__(self, '_cfg_dict', ConfigDict(to_plain(cfg_dict or {})))
         object.__setattr__(self, '_filename', None if filename is None else str(filename))
 
     @classmethod
@@ -284,7 +95,7 @@ class Config:
             raise ConfigError(f'config {path} is not a .py file')
         if not path.is_file():
             raise ConfigError(f'config {path} not found')
-        return cls(_load_merged(path, []), filename=path)
+        return cls(load_merged(path, []), filename=path)
 
     @property
     def filename(self) -> Optional[str]:
@@ -316,13 +127,13 @@ class Config:
                                       f'{node!r}, not a dict or list to set {part!r} in')
                 if last:
                     old = node[key] if isinstance(node, list) else node.get(key)
-                    node[key] = ConfigDict._hook(_to_plain(merge_values(old, value, where)))
+                    node[key] = ConfigDict._hook(to_plain(merge_values(old, value, where)))
                 else:
                     node = node[key]
 
     def to_dict(self) -> dict:
         """The config as plain ``dict``s, ``list``s and ``tuple``s (containers copied)."""
-        return _to_plain(self._cfg_dict)
+        return to_plain(self._cfg_dict)
 
     @property
     def pretty_text(self) -> str:
@@ -341,22 +152,13 @@ class Config:
         return FormatCode('\n'.join(lines) + '\n', style_config=YAPF_STYLE)[0]
 
     def dump(self, path: PathLike) -> None:
-        """Write :attr:`pretty_text` to the ``.py`` file ``path`` atomically (temp file, then
-        ``os.replace``), so a reader never sees half a config."""
+        """Write :attr:`pretty_text` to the ``.py`` file ``path`` atomically, so a reader never
+        sees half a config."""
         path = Path(path)
         if path.suffix != '.py':
             raise ConfigError(f'config dump path {path} must end in .py to be loadable')
         text = self.pretty_text
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(path, text)
 
     # dict-like access to the top level
     def __getattr__(self, name: str) -> Any:

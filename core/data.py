@@ -6,8 +6,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from .errors import ConfigError, DataError
-
+from .errors import ConfigError, DataError, check_keys, check_number
 from .registries import TRANSFORMS
 
 
@@ -75,15 +74,17 @@ class _EpochBatches:
     """
 
     def __init__(self, dataset, keys: List[str], indices: np.ndarray, is_pad: np.ndarray,
-                 seed: int, epoch: int, batch_size: int, drop_last: bool):
+                 seed: int, epoch: int, batch_size: int, drop_last: bool, start: int = 0):
         self.dataset, self.keys = dataset, keys
         self.indices, self.is_pad = indices, is_pad
         self.seed, self.epoch = seed, epoch
         self.batch_size, self.drop_last = batch_size, drop_last
+        self.start = start  # batches of the epoch to skip (a run resumed mid-epoch)
 
     def __len__(self) -> int:
         n = len(self.indices)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return max(0, (n // self.batch_size if self.drop_last else -(-n // self.batch_size))
+                   - self.start)
 
     def sample(self, i: int) -> tuple:
         idx = int(self.indices[i])
@@ -93,7 +94,7 @@ class _EpochBatches:
             np.int64(idx), np.bool_(self.is_pad[i]))
 
     def __getitem__(self, b: int) -> tuple:
-        start = b * self.batch_size
+        start = (b + self.start) * self.batch_size
         rows = [self.sample(i) for i in range(start, min(start + self.batch_size, len(self.indices)))]
         try:
             return tuple(np.stack(column) for column in zip(*rows))
@@ -150,10 +151,14 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Dict[str, np.ndarray]]:
+        return self.iter_from(0)
+
+    def iter_from(self, start: int) -> Iterator[Dict[str, np.ndarray]]:
+        """The batches of the current epoch from batch ``start`` on (earlier ones not loaded)."""
         import mindspore.dataset as ds
         indices, is_pad = self.sampler.indices(self.epoch)
         batches = _EpochBatches(self.dataset, self.keys, indices, is_pad, self.sampler.seed,
-                                self.epoch, self.batch_size, self.drop_last)
+                                self.epoch, self.batch_size, self.drop_last, start)
         if len(batches) == 0:
             return
         columns = self.keys + ['sample_idx', 'is_pad']
@@ -166,17 +171,16 @@ class DataLoader:
 
 
 def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,
-                     default_shuffle: bool = True) -> DataLoader:
+                     default_shuffle: bool = True, where: str = 'dataloader') -> DataLoader:
     """``dict(dataset=dict(type=...), batch_size=, num_workers=, shuffle=, drop_last=)``."""
     from .registries import DATASETS
     cfg = dict(cfg)
-    known = {'dataset', 'batch_size', 'num_workers', 'shuffle', 'drop_last'}
-    unknown = sorted(set(cfg) - known)
-    if unknown:
-        raise ConfigError(f'dataloader config: unknown key(s) {", ".join(unknown)}; '
-                          f'known: {", ".join(sorted(known))}')
+    check_keys(where, cfg, ('dataset', 'batch_size', 'num_workers', 'shuffle', 'drop_last'))
     if 'dataset' not in cfg or 'batch_size' not in cfg:
-        raise ConfigError('dataloader config needs "dataset" and "batch_size"')
+        raise ConfigError(f'{where} needs "dataset" and "batch_size"')
+    for name in ('batch_size', 'num_workers'):
+        if name in cfg:
+            check_number(f'{where}.{name}', cfg[name])
     dataset = cfg['dataset']
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)

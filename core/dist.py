@@ -1,6 +1,6 @@
 """Distributed helpers over MindSpore's collective communication (HCCL, NCCL, or MCCL on CPU).
 
-Launch with ``msrun`` (``tools/dist_train.sh`` / ``python -m sbcore.launch`` wrap it) or
+Launch with ``msrun`` (``python -m sbcore.launch`` wraps it) or
 ``mpirun`` (``launcher='mpi'``: ``core/mpi.py`` maps OpenMPI's ranks onto MindSpore's dynamic
 cluster): one process per device, each calling :func:`init_dist`. Without a launcher everything
 here degrades to a single process (rank 0 of 1).
@@ -41,14 +41,14 @@ def init_dist(launcher: str = 'none') -> None:
     if launcher == 'msrun' and not launched_by_msrun():
         # init() needs the scheduler and the MS_* variables that msrun provides
         raise ConfigError('launcher=msrun, but this process was not started by msrun (MS_ROLE / '
-                          'MS_WORKER_NUM are unset). Start it with tools/dist_train.sh CONFIG N, '
-                          'python -m sbcore.launch --nproc N ..., or msrun; or use launcher=none.')
+                          'MS_WORKER_NUM are unset). Start it with python -m sbcore.launch '
+                          '--nproc N SCRIPT ..., or msrun; or use launcher=none.')
     mpi_info = None
     if launcher == 'mpi' and not launched_by_msrun():  # MS_* variables set by hand win
         if not mpi.launched_by_mpirun():
             raise ConfigError('launcher=mpi, but this process was not started by mpirun '
                               '(OMPI_COMM_WORLD_RANK is unset). Start it with mpirun -n N python '
-                              'tools/train.py CONFIG --launcher mpi; or use launcher=none.')
+                              'SCRIPT ... --launcher mpi; or use launcher=none.')
         mpi_info = mpi.setup_dynamic_cluster()
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init

@@ -10,14 +10,14 @@ import os
 import sys
 from typing import Optional
 
-DEVICE_ENV = 'SBPOSE_DEVICE'
+DEVICE_ENV = 'SBCORE_DEVICE'
 
 
 def setup_env(device: Optional[str] = None) -> dict:
     """Set ``ONEDNN_MAX_CPU_ISA=AVX2`` when unset and the device is CPU.
 
     Args:
-        device: 'CPU', 'GPU' or 'Ascend'; defaults to ``$SBPOSE_DEVICE`` or 'CPU'.
+        device: 'CPU', 'GPU' or 'Ascend'; defaults to ``$SBCORE_DEVICE`` or 'CPU'.
 
     Returns:
         The settings applied, for the run log (``{}`` when nothing was changed).

@@ -5,6 +5,9 @@ Tools catch :class:`UserError` and print its message as one line with exit code 
 exception is a bug and keeps its traceback. Each type also derives from the built-in exception that
 code raised before it existed, so ``except KeyError`` and friends keep working.
 """
+import difflib
+import numbers
+from typing import Any, Iterable
 
 
 class UserError(Exception):
@@ -29,3 +32,31 @@ class CheckpointError(UserError, ValueError):
 class DataError(UserError, KeyError, ValueError):
     """A dataset file or annotation that lacks a field or holds a bad value (a KeyError too:
     a missing field was one before)."""
+
+
+def check_keys(where: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """The one config-key check: unknown keys are a :class:`ConfigError` naming ``where``, each
+    unknown key with the closest known one, and every known key."""
+    known = sorted(known)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigError(f'{where}: unknown key(s) {with_close_names(unknown, known)}; known '
+                          f'keys: {", ".join(known) or "none"}')
+
+
+def with_close_names(names: Iterable[str], known: Iterable[str]) -> str:
+    """``'a' (did you mean 'b'?), 'c'``: each name with the closest known one, if any."""
+    known, hints = list(known), []
+    for name in names:
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
+    return ', '.join(hints)
+
+
+def check_number(where: str, value: Any, integer: bool = True) -> None:
+    """A config number given as e.g. 'x' would fail deep inside (``int('x')``) with a message
+    that names neither the key nor what was expected; fail here instead."""
+    ok = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if isinstance(value, bool) or not ok:
+        raise ConfigError(f'config: {where} must be {"an integer" if integer else "a number"}, '
+                          f'got {value!r} ({type(value).__name__})')

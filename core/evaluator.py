@@ -1,14 +1,19 @@
-"""Runs metrics over predictions, across ranks: every rank processes its shard, rank 0 computes."""
+"""Runs metrics over predictions, across ranks: every rank processes its shard, rank 0 computes.
+
+The evaluator is the only writer of ``metrics.json`` (the merged values of all its metrics).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Sequence, Union
+from typing import Dict, Sequence, Union
 
 import numpy as np
 
 from . import dist
-from .checkpoint import atomic_write_text
+from .errors import ConfigError
+from .fileio import atomic_write_text
+from .metric import BaseMetric
 from .registries import METRICS
 
 
@@ -23,6 +28,11 @@ class Evaluator:
         if isinstance(metrics, dict) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self.metrics = [METRICS.build(dict(m)) if isinstance(m, dict) else m for m in metrics]
+        for m in self.metrics:
+            if not isinstance(m, BaseMetric):
+                raise ConfigError(f'evaluator: {type(m).__name__} is not a sbcore.metric.BaseMetric '
+                                  f'(subclass it: process(data_batch, predictions), '
+                                  f'compute_metrics(results))')
 
     def setup(self, dataset_meta: dict, work_dir: str) -> None:
         for m in self.metrics:
@@ -44,12 +54,7 @@ class Evaluator:
         """Gather results, compute on rank 0, share the metrics with every rank."""
         metrics: Dict[str, float] = {}
         for m in self.metrics:
-            gathered: List[list] = dist.all_gather_object(m.results)
-            if dist.is_main_process():
-                merged = [r for part in gathered for r in part]
-                metrics.update({k: float(v) for k, v in m.compute_metrics(merged).items()})
-            m.results = []
-        metrics = dist.broadcast_object(metrics)
+            metrics.update(m.evaluate())
         if dist.is_main_process() and work_dir:
             atomic_write_text(Path(work_dir) / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
         return metrics

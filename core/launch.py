@@ -1,9 +1,9 @@
 """Launch a script on N workers per node through ``msrun`` and say which rank failed, if one does.
 
-    python -m sbcore.launch --nproc 2 tools/train.py CONFIG --launcher msrun [train.py args]
+    python -m sbcore.launch --nproc 2 train.py CONFIG --launcher msrun [train.py's arguments]
     # two nodes of 4 workers: the same command on each, --node-rank 0 on the master node
     python -m sbcore.launch --nproc 4 --nnodes 2 --node-rank R --master-addr 10.0.0.1 \
-        --master-port 8118 tools/train.py CONFIG --launcher msrun
+        --master-port 8118 train.py CONFIG --launcher msrun
 
 ``msrun --join=True`` already stops the other workers when one exits non-zero, but it then
 reports only "Distributed job exited with exception. Please check logs in directory ..." (and a

@@ -1,4 +1,4 @@
-"""The engine's registries: one per pose-agnostic kind of component, one entry-point group each.
+"""The engine's registries: one per kind of component it builds, one entry-point group each.
 
 A plugin package that brings a kind the engine does not know (codecs, detectors, ...) creates its own
 :class:`~sbcore.registry.Registry` and declares it under the ``sbcore.registries`` entry-point
@@ -18,8 +18,9 @@ METRICS = Registry('metrics', 'sbcore.metrics')
 HOOKS = Registry('hooks', 'sbcore.hooks')
 OPTIMIZERS = Registry('optimizers', 'sbcore.optimizers')
 SCHEDULERS = Registry('schedulers', 'sbcore.schedulers')
+LOOPS = Registry('loops', 'sbcore.loops')
 
-ALL_REGISTRIES = (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS)
+ALL_REGISTRIES = (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS, LOOPS)
 
 REGISTRIES_GROUP = 'sbcore.registries'
 

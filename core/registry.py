@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import entrypoints
 
-from .errors import UserError
+from .errors import UserError, with_close_names
 
 
 class RegistryError(UserError, KeyError):
@@ -165,7 +165,8 @@ class Registry:
                 if unknown:
                     raise RegistryError(
                         f'{self.name} registry: {cfg["type"]} does not take argument(s) '
-                        f'{", ".join(unknown)}; it takes: {", ".join(params) or "nothing"}')
+                        f'{with_close_names(unknown, params)}; it takes: '
+                        f'{", ".join(params) or "nothing"}')
             missing = [n for n, p in params.items()
                        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                        and n not in args]

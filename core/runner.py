@@ -1,17 +1,13 @@
-"""The runner: builds model, optimizer, data and hooks from a config and holds the run's state.
+"""The runner: builds model, hooks, loops and the training step from a config, and wires them.
 
-Loops (``loops.py``) drive training and evaluation, checkpoint files are handled by
-``checkpoint.py``, the learning rate by the scheduler hook, launch by ``dist.py``. The runner
-only wires them together.
+Loops (``loops.py``) drive training and evaluation and own their counters and data loaders; hooks
+(``hooks/``) do everything optional; the process (device, seeds, logger) is ``run_env.py``, the
+run's checkpoint state ``run_state.py``, the training step ``train_step.py``, launch ``dist.py``.
 """
 from __future__ import annotations
 
-import difflib
-import numbers
-import os
-import random
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 from .env import setup_env
 
@@ -21,18 +17,16 @@ import mindspore as ms  # noqa: E402
 import numpy as np  # noqa: E402
 from mindspore import nn, ops  # noqa: E402
 
-from . import checkpoint as ckpt_io  # noqa: E402
-from . import dist  # noqa: E402
+from . import dist, run_state  # noqa: E402
 from .config import Config  # noqa: E402
 from .data import DataLoader, build_dataloader  # noqa: E402
-from .errors import ConfigError  # noqa: E402
+from .errors import ConfigError, check_keys  # noqa: E402
 from .evaluator import Evaluator  # noqa: E402
+from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
-from .logging import get_logger  # noqa: E402
-from .loops import EvalLoop, TrainLoop  # noqa: E402
-from .priority import get_priority  # noqa: E402
-from .registries import HOOKS, MODELS, OPTIMIZERS  # noqa: E402
-from .train_step import TrainStep  # noqa: E402
+from .registries import LOOPS, MODELS  # noqa: E402
+from .run_env import setup_run_env  # noqa: E402
+from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
 
 KNOWN_KEYS = {
     'model', 'work_dir', 'seed', 'load_from', 'resume', 'launcher', 'env_cfg',
@@ -40,48 +34,10 @@ KNOWN_KEYS = {
     'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg',
     'default_hooks', 'custom_hooks', 'visualization',
 }
-TRAIN_CFG_KEYS = {'max_epochs', 'val_interval', 'val_begin', 'nonfinite_loss'}
-ENV_CFG_KEYS = {'device', 'jit', 'jit_inference', 'num_threads', 'sync_bn'}
-OPTIM_KEYS = {'optimizer', 'clip_grad', 'amp', 'loss_scale'}
-
-DEFAULT_HOOKS = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
 
 
-def _check_keys(where: str, given, known) -> None:
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        hints = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, sorted(known), n=1)
-            hints.append(f'{k!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
-        raise ConfigError(f'{where}: unknown key(s) {", ".join(hints)}; known keys: '
-                          f'{", ".join(sorted(known))}')
-
-
-def _check_number(where: str, value: Any, integer: bool = True) -> None:
-    """A config number given as e.g. 'x' would fail deep inside (``int('x')``) with a message that
-    names neither the key nor what was expected; fail here instead."""
-    ok = isinstance(value, numbers.Integral if integer else numbers.Real)
-    if isinstance(value, bool) or not ok:
-        raise ConfigError(f'config: {where} must be {"an integer" if integer else "a number"}, '
-                          f'got {value!r} ({type(value).__name__})')
-
-
-def compile_inference(model: nn.Cell) -> nn.Cell:
-    """Compile ``model``'s forward pass with ``mindspore.jit`` (in place; returns the model).
-
-    Inference on CPU measured 1.13x PyTorch compiled vs 0.80x in PyNative (docs/benchmarks.md).
-    Each new input shape compiles once (about 1 s for ResNet-50), so callers with varying batch
-    sizes should round them to a few sizes (``sbplugins.apis.inference_topdown`` does).
-    """
-    model.construct = ms.jit(model.construct)
-    return model
+def _plain(cfg: Any) -> Any:
+    return cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg
 
 
 class Runner:
@@ -91,95 +47,40 @@ class Runner:
 
     def __init__(self, cfg: Union[Config, dict]):
         self.cfg = cfg if isinstance(cfg, Config) else Config(dict(cfg))
-        _check_keys('config', self.cfg.keys(), KNOWN_KEYS)
+        check_keys('config', self.cfg.keys(), KNOWN_KEYS)
         if not self.cfg.get('work_dir'):
-            raise ConfigError('config: work_dir is required (tools/train.py sets work_dirs/<config name>)')
+            raise ConfigError('config: work_dir is required')
         self.work_dir = str(Path(self.cfg.work_dir).resolve())
-        env_cfg = dict(self.cfg.get('env_cfg') or {})
-        _check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
-        self.device = env_cfg.get('device', os.environ.get('SBPOSE_DEVICE', 'CPU'))
-        # Training step and inference compiled (mindspore.jit) by default on every device: the
-        # fastest measured settings (docs/benchmarks.md, "Defaults chosen"); False runs PyNative.
-        self.use_jit = bool(env_cfg.get('jit', True))
-        self.jit_inference = bool(env_cfg.get('jit_inference', True))
-
-        dist.init_dist(self.cfg.get('launcher', 'none'))
-        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
-        if ms.get_context('device_target') != self.device:  # may be set once per process
-            ms.set_device(self.device)
-        if env_cfg.get('num_threads'):
-            ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
-        _check_number('seed', self.cfg.get('seed', 0))
-        self.seed = int(self.cfg.get('seed', 0))
-        ms.set_seed(self.seed)
-        np.random.seed(self.seed)
-        random.seed(self.seed)
-
-        if dist.is_main_process():
-            Path(self.work_dir).mkdir(parents=True, exist_ok=True)
-        self.logger = get_logger(self.work_dir, self.rank)
-        self.logger.info(f'environment: device={self.device} '
-                         f'training step={"compiled" if self.use_jit else "PyNative"} '
-                         f'inference={"compiled" if self.jit_inference else "PyNative"} '
-                         f'runtime_num_threads={ms.get_context("runtime_num_threads")} '
-                         f'ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "<unset>")} '
-                         f'world_size={self.world_size} rank={self.rank} seed={self.seed}')
+        env = setup_run_env(self.cfg, self.work_dir)
+        self.device, self.use_jit, self.jit_inference = env.device, env.use_jit, env.jit_inference
+        self.rank, self.world_size, self.seed, self.logger = (env.rank, env.world_size, env.seed,
+                                                              env.logger)
         if dist.is_main_process():
             name = Path(self.cfg.filename).name if self.cfg.filename else 'config.py'
             self.cfg.dump(Path(self.work_dir) / name)
 
-        self.model: nn.Cell = MODELS.build(self.cfg.model.to_dict() if hasattr(self.cfg.model, 'to_dict')
-                                           else dict(self.cfg.model))
-        if env_cfg.get('sync_bn'):  # raises where MindSpore has no SyncBatchNorm (CPU)
+        self.model: nn.Cell = MODELS.build(_plain(self.cfg.model))
+        if env.sync_bn:  # raises where MindSpore has no SyncBatchNorm (CPU)
             n_bn = dist.convert_sync_batchnorm(self.model, self.device)
             self.logger.info(f'sync_bn: {n_bn} batch-norm layers synchronised across ranks')
         if self.jit_inference:
             compile_inference(self.model)
-        self.hooks: List[Hook] = self._build_hooks()
-        self.epoch = 0
-        self.iter = 0
+        self.hooks: List[Hook] = build_hooks(self.cfg.get('default_hooks'),
+                                             self.cfg.get('custom_hooks'))
         self.timings: Dict[str, float] = {}
         self.optimizer: Optional[nn.Optimizer] = None
         self.train_step: Optional[TrainStep] = None
-        self._loaders: Dict[str, DataLoader] = {}
-        self._evaluators: Dict[str, Evaluator] = {}
-        train_cfg = dict(self.cfg.get('train_cfg') or {})
-        _check_keys('train_cfg', train_cfg, TRAIN_CFG_KEYS)
-        self.train_cfg = train_cfg
+        self.base_lr = 0.0
+        self.stop_reason: Optional[str] = None
+        self._loops: Dict[str, Any] = {}
 
     @classmethod
     def from_cfg(cls, cfg: Union[Config, dict]) -> 'Runner':
         return cls(cfg)
 
     # hooks -----------------------------------------------------------------------------------
-    def _build_hooks(self) -> List[Hook]:
-        merged = dict(DEFAULT_HOOKS)
-        for name, hook_cfg in dict(self.cfg.get('default_hooks') or {}).items():
-            merged[name] = hook_cfg
-        cfgs = [c for c in merged.values() if c is not None] + list(self.cfg.get('custom_hooks') or [])
-        hooks = []
-        for c in cfgs:
-            if isinstance(c, Hook):
-                hooks.append(c)
-                continue
-            c = dict(c)
-            priority = c.pop('priority', None)
-            hook = HOOKS.build(c)
-            if not isinstance(hook, Hook):
-                raise ConfigError(f'hook {c["type"]!r} built a {type(hook).__name__}, not a sbcore Hook')
-            if priority is not None:
-                try:  # validated here, so the error can name the hook
-                    get_priority(priority)
-                except (TypeError, ValueError) as err:
-                    raise type(err)(f'hook {c["type"]!r}: {err}') from None
-                hook.priority = priority
-            hooks.append(hook)
-        # stable sort: equal priorities keep config order
-        return sorted(hooks, key=lambda h: get_priority(h.priority))
-
     def register_hook(self, hook: Hook) -> None:
-        self.hooks.append(hook)
-        self.hooks.sort(key=lambda h: get_priority(h.priority))
+        self.hooks = sort_hooks(self.hooks + [hook])
 
     def call_hook(self, point: str, **kwargs: Any) -> None:
         if point not in HOOK_POINTS:
@@ -190,92 +91,66 @@ class Runner:
     def get_hook(self, cls_name: str) -> Optional[Hook]:
         return next((h for h in self.hooks if type(h).__name__ == cls_name), None)
 
-    # data ------------------------------------------------------------------------------------
-    def _loader(self, key: str) -> DataLoader:
-        if key not in self._loaders:
-            cfg = self.cfg.get(key)
-            if not cfg:
-                raise ConfigError(f'config: {key} is required for this run')
-            for name in ('batch_size', 'num_workers'):
-                if name in cfg:
-                    _check_number(f'{key}.{name}', cfg[name])
-            loader = build_dataloader(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg),
-                                      seed=self.seed, rank=self.rank, world_size=self.world_size,
-                                      default_shuffle=(key == 'train_dataloader'))
-            self.model.dataset_meta = loader.dataset.metainfo
-            self._loaders[key] = loader
-        return self._loaders[key]
+    def request_stop(self, reason: str) -> None:
+        """Ask training to stop after the current step (a hook calls this; logged with reason)."""
+        self.stop_reason = reason
+
+    # components ------------------------------------------------------------------------------
+    def build_dataloader(self, key: str) -> DataLoader:
+        """The data loader of config key ``key`` (``train_dataloader``, ...); sets the model's
+        ``dataset_meta`` from its dataset."""
+        if not self.cfg.get(key):
+            raise ConfigError(f'config: {key} is required for this run')
+        loader = build_dataloader(_plain(self.cfg.get(key)), seed=self.seed, rank=self.rank,
+                                  world_size=self.world_size,
+                                  default_shuffle=(key == 'train_dataloader'), where=key)
+        self.model.dataset_meta = loader.dataset.metainfo
+        return loader
+
+    def build_evaluator(self, evaluator: Any) -> Evaluator:
+        if isinstance(evaluator, Evaluator):
+            return evaluator
+        if isinstance(evaluator, str):  # a config key
+            if not self.cfg.get(evaluator):
+                raise ConfigError(f'config: {evaluator} is required for this run')
+            evaluator = self.cfg.get(evaluator)
+        return Evaluator(_plain(evaluator))
+
+    def _loop(self, mode: str, default_type: str, **args: Any) -> Any:
+        if mode not in self._loops:
+            loop_cfg = dict(dict(type=default_type), **dict(self.cfg.get(f'{mode}_cfg') or {}))
+            self._loops[mode] = LOOPS.build(loop_cfg, runner=self,
+                                            dataloader=self.build_dataloader(f'{mode}_dataloader'),
+                                            **args)
+        return self._loops[mode]
 
     @property
-    def train_dataloader(self) -> DataLoader:
-        return self._loader('train_dataloader')
+    def train_loop(self):
+        return self._loop('train', 'EpochBasedTrainLoop')
 
     @property
-    def val_dataloader(self) -> DataLoader:
-        return self._loader('val_dataloader')
+    def val_loop(self):
+        """None when the config has no validation data or evaluator."""
+        if not (self.cfg.get('val_dataloader') and self.cfg.get('val_evaluator')):
+            return None
+        return self._loop('val', 'ValLoop', evaluator='val_evaluator')
 
     @property
-    def test_dataloader(self) -> DataLoader:
-        return self._loader('test_dataloader')
+    def test_loop(self):
+        return self._loop('test', 'TestLoop', evaluator='test_evaluator')
+
+    # what hooks read -------------------------------------------------------------------------
+    epoch = property(lambda self: self._loops['train'].epoch if 'train' in self._loops else 0)
+    iter = property(lambda self: self._loops['train'].iter if 'train' in self._loops else 0)
+    max_epochs = property(lambda self: self.train_loop.max_epochs)
+    max_iters = property(lambda self: self.train_loop.max_iters)
+    train_dataloader = property(lambda self: self.train_loop.dataloader)
+    val_dataloader = property(lambda self: self.val_loop.dataloader)
+    test_dataloader = property(lambda self: self.test_loop.dataloader)
 
     @property
-    def val_dataloader_len(self) -> int:
-        return len(self.val_dataloader)
-
-    def _evaluator(self, key: str) -> Evaluator:
-        if key not in self._evaluators:
-            cfg = self.cfg.get(key)
-            if not cfg:
-                raise ConfigError(f'config: {key} is required for this run')
-            self._evaluators[key] = Evaluator(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
-        return self._evaluators[key]
-
-    @property
-    def val_evaluator(self) -> Evaluator:
-        return self._evaluator('val_evaluator')
-
-    @property
-    def test_evaluator(self) -> Evaluator:
-        return self._evaluator('test_evaluator')
-
-    @property
-    def has_val(self) -> bool:
-        return bool(self.cfg.get('val_dataloader')) and bool(self.cfg.get('val_evaluator'))
-
-    # optimisation ----------------------------------------------------------------------------
-    def _build_optimizer(self) -> None:
-        optim = dict(self.cfg.get('optim_wrapper') or {})
-        _check_keys('optim_wrapper', optim, OPTIM_KEYS)
-        if 'optimizer' not in optim:
-            raise ConfigError('config: optim_wrapper.optimizer is required for training')
-        opt_cfg = dict(optim['optimizer'])
-        if 'lr' in opt_cfg:
-            _check_number('optim_wrapper.optimizer.lr', opt_cfg['lr'], integer=False)
-        if optim.get('clip_grad'):
-            _check_number('optim_wrapper.clip_grad.max_norm',
-                          dict(optim['clip_grad']).get('max_norm'), integer=False)
-        self.base_lr = float(opt_cfg.get('lr', 1e-3))
-        scale = dict(self.cfg.get('auto_scale_lr') or {})
-        if scale.get('enable'):
-            total_batch = self.train_dataloader.batch_size * self.world_size
-            factor = total_batch / float(scale['base_batch_size'])
-            self.logger.info(f'auto_scale_lr: lr {self.base_lr:g} x {factor:g} '
-                             f'(total batch {total_batch} / base {scale["base_batch_size"]})')
-            self.base_lr *= factor
-        opt_cfg['lr'] = self.base_lr
-        amp = optim.get('amp')
-        if amp:
-            level = amp if isinstance(amp, str) else 'O2'
-            self.logger.info(f'mixed precision: {level}')
-            ms.amp.auto_mixed_precision(self.model, level)
-        self.optimizer = OPTIMIZERS.build(opt_cfg, params=self.model.trainable_params())
-        reducer = None
-        if dist.is_distributed():
-            reducer = nn.DistributedGradReducer(self.optimizer.parameters, mean=True,
-                                                degree=self.world_size)
-        self.train_step = TrainStep(self.model, self.optimizer, use_jit=self.use_jit,
-                                    clip_grad=optim.get('clip_grad'),
-                                    loss_scale=optim.get('loss_scale'), grad_reducer=reducer)
+    def iters_per_epoch(self) -> int:
+        return len(self.train_dataloader)
 
     def get_lr(self) -> float:
         return float(self.optimizer.learning_rate.asnumpy())
@@ -285,126 +160,65 @@ class Runner:
         # the lr stayed at its first value); ops.assign writes into the same buffer.
         ops.assign(self.optimizer.learning_rate, ms.Tensor(np.float32(lr)))
 
-    # checkpoints -----------------------------------------------------------------------------
-    def _model_params(self) -> Dict[str, ms.Parameter]:
-        return dict(self.model.parameters_and_names())
+    # checkpoints (run_state.py) --------------------------------------------------------------
+    def _build_optimizer(self) -> None:
+        self.train_step, self.base_lr = build_train_step(
+            self.cfg.get('optim_wrapper'), self.model,
+            self.train_dataloader.batch_size * self.world_size, self.use_jit,
+            self.cfg.get('auto_scale_lr'), self.logger)
+        self.optimizer = self.train_step.optimizer
 
     def _optimizer_state(self) -> Dict[str, ms.Parameter]:
-        if self.optimizer is None:
-            return {}
-        model_ids = {id(p) for p in self.model.get_parameters()}
-        return {f'optimizer.{n}': p for n, p in self.optimizer.parameters_and_names()
-                if id(p) not in model_ids}
+        return run_state.optimizer_state(self.model, self.optimizer)
 
     def save_checkpoint(self, path: Union[str, Path]) -> None:
-        """Model weights, optimizer state and run state; written by rank 0 only."""
-        if not dist.is_main_process():
-            return
-        arrays = {n: p.asnumpy() for n, p in self._model_params().items()}
-        arrays.update({n: p.asnumpy() for n, p in self._optimizer_state().items()})
-        np_state = np.random.get_state()
-        meta = dict(epoch=self.epoch, iter=self.iter, seed=self.seed,
-                    numpy_random_state=[np_state[0], np_state[1].tolist(), *np_state[2:]],
-                    python_random_state=[random.getstate()[0], list(random.getstate()[1]),
-                                         random.getstate()[2]])
-        checkpoint = dict(meta=meta)
-        self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
-        ckpt_io.save_checkpoint(path, arrays, checkpoint['meta'])
-        self.logger.info(f'saved checkpoint {path}')
+        run_state.save(self, path)
 
     def load_checkpoint(self, path: Union[str, Path], resume: bool = False) -> dict:
-        """Load weights (``resume=False``) or the full training state (``resume=True``)."""
-        if not resume:
-            meta = ckpt_io.load_weights(self.model, path)
-            self.logger.info(f'loaded weights from {path}')
-        else:
-            arrays, meta = ckpt_io.load_checkpoint(path)
-            if 'epoch' not in meta or 'iter' not in meta:  # meta may hold only num_arrays
-                raise ckpt_io.CheckpointError(f'checkpoint {path} has no run state to resume from '
-                                              f'(use load_from for weights only)')
-            state = dict(self._model_params(), **self._optimizer_state())
-            ckpt_io.assign_state(state, arrays, str(path))
-            self.epoch, self.iter = int(meta['epoch']), int(meta['iter'])
-            if 'numpy_random_state' in meta:
-                s = meta['numpy_random_state']
-                np.random.set_state((s[0], np.array(s[1], dtype=np.uint32), *s[2:]))
-            if 'python_random_state' in meta:
-                s = meta['python_random_state']
-                random.setstate((s[0], tuple(s[1]), s[2]))
-            self.call_hook('after_load_checkpoint', checkpoint=dict(meta=meta))
-            self.logger.info(f'resumed from {path} at epoch {self.epoch}, iteration {self.iter}')
-        return meta
+        return run_state.load(self, path, resume)
 
-    def _checkpoint_to_load(self) -> Tuple[Optional[Union[str, Path]], bool]:
-        """``(path, resume)`` of the checkpoint this run starts from: ``resume`` (a path, or the
-        latest loadable checkpoint of the work dir), else ``load_from``; ``(None, False)``."""
-        resume = self.cfg.get('resume', False)
-        if resume:
-            path = resume if isinstance(resume, str) else ckpt_io.find_latest_checkpoint(
-                self.work_dir, log=self.logger.warning)
-            if path is not None:
-                return path, True
-            self.logger.info(f'resume: no checkpoint in {self.work_dir}; starting from scratch')
-        return self.cfg.get('load_from') or None, False
-
-    def init_weights(self, checkpoint: Optional[Union[str, Path]]) -> None:
-        """The model's own initialisation (``model.init_weights()``, e.g. a pretrained backbone
-        file), unless ``checkpoint`` will supply every weight: loading checks that it holds
-        every parameter, so the ``pretrained`` file is then neither required nor read."""
-        if checkpoint is not None:
-            self.logger.info(f'weights come from {checkpoint}; the model\'s own initialisation '
-                             f'(e.g. a pretrained file) is skipped')
-        elif callable(getattr(self.model, 'init_weights', None)):
-            self.model.init_weights()
-
-    def _load_or_resume(self, checkpoint: Optional[Union[str, Path]], resume: bool) -> None:
-        if checkpoint is not None:
-            self.load_checkpoint(checkpoint, resume=resume)
-
-    # entry points ----------------------------------------------------------------------------
-    @property
-    def max_epochs(self) -> int:
-        return int(self.train_cfg['max_epochs'])
-
-    @property
-    def iters_per_epoch(self) -> int:
-        return len(self.train_dataloader)
-
-    @property
-    def max_iters(self) -> int:
-        return self.max_epochs * self.iters_per_epoch
-
-    def train(self) -> nn.Cell:
-        if 'max_epochs' not in self.train_cfg:
-            raise ConfigError('config: train_cfg.max_epochs is required for training')
-        for name in ('max_epochs', 'val_interval', 'val_begin'):
-            if name in self.train_cfg:
-                _check_number(f'train_cfg.{name}', self.train_cfg[name])
-        loop = TrainLoop(self, **self.train_cfg)
-        checkpoint, resume = self._checkpoint_to_load()
-        self.init_weights(checkpoint)  # a missing pretrained file stops the run here
-        _ = self.train_dataloader  # builds the dataset and sets model.dataset_meta before anything runs
-        if self.has_val and loop.val_interval > 0:  # a bad val config fails now, not after an epoch
-            _ = self.val_dataloader, self.val_evaluator
-        self._build_optimizer()
+    # entry points: the run points are called the same way for train, val and test ------------
+    def _run(self, body) -> Any:
         self.call_hook('before_run')
-        self._load_or_resume(checkpoint, resume)
         try:
-            loop.run()
+            return body()
         finally:
             self.call_hook('after_run')
+
+    def train(self) -> nn.Cell:
+        checkpoint, resume = run_state.checkpoint_to_load(self)
+        run_state.init_weights(self, checkpoint)  # a missing pretrained file stops the run here
+        loop = self.train_loop  # builds the data and sets model.dataset_meta before anything runs
+        if getattr(loop, 'val_interval', 0) > 0:  # a bad val config fails now, not after an epoch
+            _ = self.val_loop
+        self._build_optimizer()
+        self.stop_reason = None
+
+        def body():
+            if checkpoint is not None:
+                self.load_checkpoint(checkpoint, resume=resume)
+            loop.run()
+        self._run(body)
         return self.model
 
     def val(self) -> Dict[str, float]:
-        return EvalLoop(self, 'val').run()
+        """Evaluate the model as it is (``load_from`` weights, when given) on the val data."""
+        loop = self.val_loop
+        if loop is None:
+            raise ConfigError('config: val_dataloader and val_evaluator are required for val()')
+        return self._evaluate(loop)
 
     def test(self) -> Dict[str, float]:
         """Evaluate ``load_from`` weights on the test data (the model's own initialisation, e.g.
         its pretrained file, only without ``load_from``)."""
-        self.init_weights(self.cfg.get('load_from') or None)
-        self.call_hook('before_run')
-        self._load_or_resume(self.cfg.get('load_from') or None, False)
-        try:
-            return EvalLoop(self, 'test').run()
-        finally:
-            self.call_hook('after_run')
+        return self._evaluate(self.test_loop)
+
+    def _evaluate(self, loop) -> Dict[str, float]:
+        checkpoint = self.cfg.get('load_from') or None
+        run_state.init_weights(self, checkpoint)  # the model's own, only without load_from
+
+        def body():
+            if checkpoint is not None:
+                self.load_checkpoint(checkpoint, resume=False)
+            return loop.run()
+        return self._run(body)

@@ -23,7 +23,7 @@ from sbcore.checkpoint import load_weights
 from sbcore.config import Config
 from sbcore.data import Compose
 from sbcore.registries import DATASETS, MODELS
-from sbcore.runner import compile_inference
+from sbcore.train_step import compile_inference
 
 from sbplugins.datasets.dataset_info import build_metainfo
 from sbplugins.detectors import build_detector
@@ -67,7 +67,7 @@ def load_model_weights(model: nn.Cell, path: str) -> dict:
     Names and shapes are checked (missing, unexpected and mis-shaped parameters are one error
     naming the file); optimizer state is ignored. See ``sbcore.checkpoint.load_weights``.
     """
-    return load_weights(model, path)
+    return load_weights(model, path)[0]
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',

@@ -22,6 +22,7 @@ from hypothesis.extra.numpy import arrays
 from toy_components import toy_config  # noqa: F401  (registers the toy components)
 from sbcore import checkpoint as ckpt_io
 from sbcore.data import Compose
+from sbcore.errors import ConfigError
 from sbcore.registry import RegistryError
 from sbcore.runner import Runner
 from sbplugins.datasets.coco import CocoDataset
@@ -49,15 +50,16 @@ def _fails_before_training(tmp_path, exc_type, pattern, **overrides):
     (dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1), clip=dict(max_norm=1))),
      KeyError, r"optim_wrapper: unknown key\(s\) 'clip' \(did you mean 'clip_grad'\?\)"),
     (dict(train_dataloader=dict(TOY_DATA, batch_size=8, shufle=True)),
-     ValueError,
-     r'unknown key\(s\) shufle; known: batch_size, dataset, drop_last, num_workers, shuffle'),
+     ConfigError, r"train_dataloader: unknown key\(s\) 'shufle' \(did you mean 'shuffle'\?\); "
+     r'known keys: batch_size, dataset, drop_last, num_workers, shuffle'),
     (dict(model=dict(type='ToyRegressor', hiden=8)),
      RegistryError,
-     r'ToyRegressor does not take argument\(s\) hiden; it takes: in_dim, out_dim, hidden'),
+     r"ToyRegressor does not take argument\(s\) 'hiden' \(did you mean 'hidden'\?\); it takes: "
+     r'in_dim, out_dim, hidden'),
     (dict(train_dataloader=dict(dataset=dict(type='ToyDataset', num_sample=8), batch_size=8)),
-     RegistryError, r'ToyDataset does not take argument\(s\) num_sample; it takes: num_samples'),
+     RegistryError, r"ToyDataset does not take argument\(s\) 'num_sample' \(did you mean 'num_samples'\?\)"),
     (dict(custom_hooks=[dict(type='CrashHook', at_epok=1)]),
-     RegistryError, r'CrashHook does not take argument\(s\) at_epok; it takes: at_epoch'),
+     RegistryError, r"CrashHook does not take argument\(s\) 'at_epok' \(did you mean 'at_epoch'\?\)"),
     (dict(optim_wrapper=dict(optimizer=dict(type='Adamm', lr=0.1))),
      RegistryError, r"no plugin named 'Adamm' .* Did you mean 'Adam', 'AdamW'\?"),
     (dict(custom_hooks=[dict(type='CrashHook')]),

@@ -51,8 +51,8 @@ def test_round_trip_keeps_arrays_and_meta(tmp_path):
 @pytest.mark.parametrize('arrays, meta, match', [
     (sample_arrays(2.0), dict(epoch=2, when=object()), r'its meta is not JSON-able .*meta keys: '),
     ({'w': np.ones(2, dtype=object)}, {}, r'TypeError: initializing tensor by numpy array failed'),
-    ({'sbpose_meta': np.ones(2, np.float32)}, {},
-     r"array name\(s\) \['sbpose_meta'\] are reserved"),
+    ({'sbcore_meta': np.ones(2, np.float32)}, {},
+     r"array name\(s\) \['sbcore_meta'\] are reserved"),
 ])
 def test_failed_save_leaves_previous_file_intact(tmp_path, arrays, meta, match):
     path = ckpt_io.save_checkpoint(tmp_path / 'epoch_1.ckpt', sample_arrays(), dict(epoch=1))
@@ -199,8 +199,8 @@ def test_a_flipped_bit_in_array_data_is_detected_and_named(tmp_path):
     path = ckpt_io.save_checkpoint(tmp_path / 'meta.ckpt', arrays, dict(epoch=1, note='x'))
     needle = '"epoch": 1'.encode('utf-32-le')
     flip_bit(path, needle, 0, offset=len(needle) - 4)
-    assert '"epoch": 0' in ms.load_checkpoint(str(path))['sbpose_meta']
-    with pytest.raises(CheckpointError, match=rf'checkpoint {path}: its sbpose_meta record fails'):
+    assert '"epoch": 0' in ms.load_checkpoint(str(path))['sbcore_meta']
+    with pytest.raises(CheckpointError, match=rf'checkpoint {path}: its sbcore_meta record fails'):
         ckpt_io.load_checkpoint(path)
     # an intact file still loads, and the checksums stay out of the meta
     arrays_back, meta = ckpt_io.load_checkpoint(

@@ -1,7 +1,6 @@
 """MSRAHeatmap against loop re-statements of the official generate_target / get_final_preds
 (docs/simplebaseline-reference.md "Heatmap target" and "Decoding")."""
 import math
-import time
 
 import numpy as np
 import pytest
@@ -154,23 +153,3 @@ def test_built_from_registry():
                               sigma=3))
     assert isinstance(codec, MSRAHeatmap) and codec.encode(np.zeros((1, 17, 2)))[
         'heatmaps'].shape == (17, 96, 72)
-
-
-def test_encode_speed_report():
-    """Prints the per-instance encode time (target < 0.05 ms; official loop ~0.21 ms)."""
-    codec = MSRAHeatmap()
-    kp = np.random.default_rng(5).uniform(0, 190, (1, 17, 2))
-    vis = np.ones((1, 17))
-    for _ in range(50):
-        codec.encode(kp, vis)
-    n = 2000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        codec.encode(kp, vis)
-    ours = (time.perf_counter() - t0) / n * 1e3
-    t0 = time.perf_counter()
-    for _ in range(200):
-        ref_generate_target(kp[0], vis[0], 2.0)
-    loop = (time.perf_counter() - t0) / 200 * 1e3
-    print(f'\nMSRAHeatmap.encode, 1 instance x 17 joints: {ours:.4f} ms '
-          f'(official-style loop here: {loop:.4f} ms)')

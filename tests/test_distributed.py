@@ -302,7 +302,7 @@ def test_two_simulated_nodes_train_like_one_node(tmp_path, msrun_run):
 
 def test_msrun_launcher_outside_msrun_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv('MS_ROLE', raising=False)
-    with pytest.raises(UserError, match='not started by msrun.*tools/dist_train.sh'):
+    with pytest.raises(UserError, match='not started by msrun.*python -m sbcore.launch'):
         Runner(toy_components.toy_config(tmp_path, launcher='msrun'))
     for name in ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
         monkeypatch.delenv(name, raising=False)

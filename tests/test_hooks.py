@@ -11,6 +11,7 @@ from toy_components import toy_config  # noqa: F401  (registers the toy componen
 from sbcore import checkpoint as ckpt_io
 from sbcore.hooks import HOOK_POINTS, Hook
 from sbcore.hooks.checkpoint import CheckpointHook
+from sbcore.metric import BaseMetric
 from sbcore.priority import Priority, get_priority
 from sbcore.registries import HOOKS, METRICS
 from sbcore.runner import Runner
@@ -54,11 +55,12 @@ class CheckpointProbeHook(Hook):
 
 
 @METRICS.register(force=True)
-class ScriptedScoreMetric:
+class ScriptedScoreMetric(BaseMetric):
     """Returns ``values[k]`` at its k-th evaluation, so the best epoch is known in advance."""
 
     def __init__(self, values):
-        self.values, self.calls, self.results = list(values), 0, []
+        super().__init__()
+        self.values, self.calls = list(values), 0
 
     def process(self, batch, predictions):
         self.results.append(len(batch['x']))
@@ -84,14 +86,14 @@ def small_config(work_dir, train_samples=32, **overrides):
 def test_misspelled_hook_point_is_an_error_at_class_creation():
     with pytest.raises(TypeError) as err:
         class TypoHook(Hook):  # noqa: F841
-            def after_train_iteration(self, runner, batch_idx, batch, outputs):
+            def after_train_iteration(self, runner, batch_idx, data_batch, outputs):
                 pass
     msg = str(err.value)
     assert "TypoHook defines 'after_train_iteration', which is not a hook point" in msg
     assert 'after_train_iter' in msg  # the valid names are listed
 
     class FineHook(Hook):  # hook points, private helpers and other names are allowed
-        def after_train_iter(self, runner, batch_idx, batch, outputs):
+        def after_train_iter(self, runner, batch_idx, data_batch, outputs):
             pass
 
         def _before_anything(self):
@@ -165,7 +167,8 @@ def expected_train_points(epochs, iters, val_epochs, val_batches):
         seq.append('before_train_epoch')
         seq += ['before_train_iter', 'after_train_iter'] * iters
         if epoch in val_epochs:
-            seq += ['before_val', 'before_val_epoch'] + ['after_val_iter'] * val_batches
+            seq += ['before_val', 'before_val_epoch']
+            seq += ['before_val_iter', 'after_val_iter'] * val_batches
             seq += ['after_val_epoch', 'after_val']
         seq += ['after_train_epoch', 'before_save_checkpoint']
     return seq + ['after_train', 'after_run']
@@ -211,7 +214,8 @@ def test_every_hook_point_is_called_in_order(recorded_run):
     assert [r[0] for r in resume[2:]] == expected_train_points(1, 4, {1}, 3)[1:]
 
     assert [r[0] for r in recorded_run['test']] == (
-        ['before_run', 'before_test'] + ['after_test_iter'] * 3 + ['after_test', 'after_run'])
+        ['before_run', 'before_test', 'before_test_epoch'] + ['before_test_iter', 'after_test_iter'] * 3
+        + ['after_test_epoch', 'after_test', 'after_run'])
     seen = {r[0] for sink in ('train', 'resume', 'test') for r in recorded_run[sink]}
     assert seen == set(HOOK_POINTS)
 

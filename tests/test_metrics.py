@@ -130,7 +130,7 @@ def test_coco_metric_ground_truth_scores_one(coco_sample, tmp_path, capsys):
     assert len(written) == len(kpts) and set(
         written[0]) == {'image_id', 'category_id', 'keypoints', 'score'}
     assert len(written[0]['keypoints']) == 51 and written[0]['category_id'] == 1
-    assert json.loads((tmp_path / 'metrics.json').read_text()) == metrics
+    assert not (tmp_path / 'metrics.json').exists()  # the evaluator is its only writer
 
 
 def perturbed_predictions(coco_sample, rng):

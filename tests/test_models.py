@@ -169,7 +169,7 @@ def assert_close_rel(actual, expected, rel):
 
 def simplebaseline(depth, joints=17, **backbone_kwargs):
     backbone = ResNet(depth, **backbone_kwargs)
-    return backbone, DeconvHead(backbone.out_channels, joints)
+    return backbone, DeconvHead(backbone.out_channels[-1], joints)
 
 
 def n_trainable(cells):
@@ -190,7 +190,8 @@ def test_output_shapes(size):
     backbone.set_train(False), head.set_train(False)
     h, w = size
     features = backbone(Tensor(np.zeros((1, 3, h, w), np.float32)))
-    assert features.shape == (1, 2048, h // 32, w // 32)
+    assert [f.shape for f in features] == [(1, 2048, h // 32, w // 32)]
+    assert backbone.out_channels == (2048,)
     assert head(features).shape == (1, 17, h // 4, w // 4)
 
 
@@ -200,6 +201,7 @@ def test_out_indices_give_every_stage():
     outs = backbone(Tensor(np.zeros((1, 3, 64, 64), np.float32)))
     assert [o.shape for o in outs] == [(1, 64, 16, 16), (1, 128, 8, 8), (1, 256, 4, 4),
                                        (1, 512, 2, 2)]
+    assert backbone.out_channels == (64, 128, 256, 512)
 
 
 def test_parameter_names_and_shapes_are_the_official_ones():
@@ -385,10 +387,10 @@ def test_norm_eval_keeps_bn_in_inference_mode_when_training():
     backbone = ResNet(18, norm_eval=True)
     x = Tensor(np.random.default_rng(0).normal(size=(2, 3, 64, 64)).astype(np.float32))
     backbone.set_train(False)
-    eval_out = backbone(x).asnumpy()
+    eval_out = backbone(x)[-1].asnumpy()
     before = bn_statistics(backbone)
     backbone.set_train(True)
-    train_out = backbone(x).asnumpy()
+    train_out = backbone(x)[-1].asnumpy()
     np.testing.assert_array_equal(train_out, eval_out)
     assert all(np.array_equal(before[n], v) for n, v in bn_statistics(backbone).items())
     assert all(p.requires_grad for p in backbone.trainable_params())

@@ -80,7 +80,7 @@ def _sample_config(coco_sample, work_dir, depth=18, input_size=(96, 128), epochs
     codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2.0)
     cfg.merge_from_dict({
         'work_dir': str(work_dir), 'model.pretrained': None, 'model.backbone.depth': depth,
-        'model.head.in_channels': 512 if depth < 50 else 2048, 'model.codec': codec,
+        'model.codec': codec,
         'train_cfg': dict(max_epochs=epochs, val_interval=epochs),
         'default_hooks.logger.interval': 1, 'default_hooks.checkpoint.interval': epochs,
         'optim_wrapper.optimizer.lr': 1e-3,

@@ -57,14 +57,14 @@ if _POINT in ('rename', 'pointer'):
 
     def _replace(src, dst, *args, **kwargs):
         name = _os.path.basename(dst)
-        if _POINT == 'rename' and name == f'epoch_{{_AT}}.ckpt':
+        if _POINT == 'rename' and name in (f'epoch_{{_AT}}.ckpt', f'iter_{{_AT}}.ckpt'):
             # the temporary file is complete and fsynced; cut it to half as well, like a write
             # the disk had not finished
             _os.truncate(src, _os.path.getsize(src) // 2)
             _die(f'before renaming {{src}}')
         if _POINT == 'pointer' and name == 'last_checkpoint':
             with open(src) as f:
-                if f.read().strip() == f'epoch_{{_AT}}.ckpt':
+                if f.read().strip() in (f'epoch_{{_AT}}.ckpt', f'iter_{{_AT}}.ckpt'):
                     _die('before updating last_checkpoint')
         return _real_replace(src, dst, *args, **kwargs)
 
@@ -85,15 +85,18 @@ if _POINT == 'slow_fsync':  # widens the save window for a kill from outside
 class FaultHook(_Hook):
     priority = 'LOWEST'  # after the checkpoint hook
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs=None):
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs=None):
         if _POINT == 'iter' and runner.iter == _AT:
             _die(f'after iteration {{_AT}}')
+        if _POINT == 'after_ckpt' and not runner.train_loop.by_epoch and runner.iter == _AT:
+            _die(f'after checkpoint of iteration {{_AT}}')
 
     def before_save_checkpoint(self, runner, checkpoint):
-        if _POINT == 'before_save' and runner.epoch == _AT:
-            _die(f'before saving epoch {{_AT}}')
+        done = runner.epoch if runner.train_loop.by_epoch else runner.iter
+        if _POINT == 'before_save' and done == _AT:
+            _die(f'before saving {{_AT}}')
 
-    def after_val_iter(self, runner, batch_idx, num_batches):
+    def after_val_iter(self, runner, batch_idx, data_batch, outputs):
         if _POINT == 'val' and runner.epoch == _AT and batch_idx == 1:
             _die(f'during validation of epoch {{_AT}}')
 
@@ -144,6 +147,15 @@ def _finish(proc, timeout=120):
 
 def _run(config, work_dir, fault='', resume=False):
     return _finish(_start(config, work_dir, fault, resume))
+
+
+# The same task trained by the iteration-based loop: 20 steps (8 per pass over the data), a
+# checkpoint every 6 steps, validation at steps 10 and 20, so resumes start mid-pass.
+ITER_FAULT_CONFIG = FAULT_CONFIG.replace(
+    f'train_cfg = dict(max_epochs={MAX_EPOCHS}, val_interval=2)',
+    "train_cfg = dict(type='IterBasedTrainLoop', max_iters=20, val_interval=10)").replace(
+    'checkpoint=dict(type=\'CheckpointHook\', interval=1,',
+    'checkpoint=dict(type=\'CheckpointHook\', interval=6,')
 
 
 def _resumed_from(out):
@@ -242,6 +254,47 @@ def test_sigkilled_runs_resume_to_the_uninterrupted_weights(tmp_path, fault_conf
     assert (meta['epoch'], meta['iter']) == (ref_meta['epoch'], ref_meta['iter']) == (4, 32)
     assert meta['best'] == ref_meta['best']
     assert ref_meta['best']['score'] is not None
+
+
+def test_sigkilled_iteration_based_run_resumes_to_the_uninterrupted_weights(tmp_path):
+    """IterBasedTrainLoop: killed mid-pass, inside a save and after one; every resume starts
+    mid-pass (skipping the batches already trained on) and the end is bit-exact."""
+    config = tmp_path / 'toy_iter_fault.py'
+    config.write_text(ITER_FAULT_CONFIG)
+    assert "IterBasedTrainLoop" in ITER_FAULT_CONFIG and 'interval=6' in ITER_FAULT_CONFIG
+    ref_dir, wd = tmp_path / 'ref', tmp_path / 'killed'
+    ref = _start(config, ref_dir)
+    killed = -signal.SIGKILL
+
+    # 1. after step 14 (pass 2, batch 6): iter_12 is the newest checkpoint
+    code, out = _run(config, wd, 'iter:14')
+    assert code == killed, out
+    assert sorted(p.name for p in wd.glob('iter_*.ckpt')) == ['iter_12.ckpt', 'iter_6.ckpt']
+    assert len(list(wd.glob('best_toy_mse_iter_10.ckpt'))) == 1  # validated at step 10
+
+    # 2. resumed at step 12 (pass 2, batch 5), killed while step 18's file is renamed into place
+    code, out = _run(config, wd, 'rename:18', resume=True)
+    assert code == killed and 'before renaming' in out, out
+    assert _resumed_from(out).startswith(f'{wd}/iter_12.ckpt at epoch 1, iteration 12'), out
+    assert not (wd / 'iter_18.ckpt').exists()
+
+    # 3. again from step 12, killed right after step 18's checkpoint
+    code, out = _run(config, wd, 'after_ckpt:18', resume=True)
+    assert code == killed and 'after checkpoint of iteration 18' in out, out
+    assert (wd / 'last_checkpoint').read_text().strip() == 'iter_18.ckpt'
+
+    # 4. from step 18 (pass 3, batch 3) to the end
+    code, out = _run(config, wd, resume=True)
+    assert code == 0 and _resumed_from(out).startswith(f'{wd}/iter_18.ckpt at epoch 2'), out
+    code, ref_out = _finish(ref)
+    assert code == 0, ref_out
+    expected, ref_meta = ckpt_io.load_checkpoint(ref_dir / 'iter_20.ckpt')
+    got, meta = ckpt_io.load_checkpoint(wd / 'iter_20.ckpt')
+    assert sorted(got) == sorted(expected) and any(k.startswith('optimizer.moment') for k in got)
+    for name in expected:  # weights and optimizer state, bit for bit
+        assert np.array_equal(got[name], expected[name]), name
+    assert (meta['epoch'], meta['iter']) == (ref_meta['epoch'], ref_meta['iter']) == (2, 20)
+    assert meta['best'] == ref_meta['best'] and ref_meta['best']['score'] is not None
 
 
 def test_failed_save_leaves_previous_checkpoint_intact(tmp_path, fault_config):
@@ -361,12 +414,12 @@ class PoisonBatchHook(Hook):
     def _weights(self, runner):
         return [p.asnumpy().copy() for p in runner.model.get_parameters()]
 
-    def before_train_iter(self, runner, batch_idx, batch):
+    def before_train_iter(self, runner, batch_idx, data_batch):
         if runner.iter + 1 in self.at_iters:
-            batch['x'][:] = np.nan
+            data_batch["x"][:] = np.nan
         self._before = self._weights(runner)
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs=None):
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs=None):
         self.changed[runner.iter] = any(not np.array_equal(a, b) for a, b in
                                         zip(self._before, self._weights(runner)))
 

@@ -102,8 +102,10 @@ def test_grad_clipping_and_pynative_step_run(tmp_path):
 def test_unknown_config_keys_are_errors(tmp_path):
     with pytest.raises(KeyError, match="'train_cgf' \\(did you mean 'train_cfg'\\?\\)"):
         Runner(toy_config(tmp_path, train_cgf=dict(max_epochs=1)))
-    with pytest.raises(KeyError, match="train_cfg: unknown key\\(s\\) 'max_epoch'"):
-        Runner(toy_config(tmp_path, train_cfg=dict(max_epoch=1)))
+    # train_cfg holds the loop's arguments (type=EpochBasedTrainLoop by default)
+    with pytest.raises(KeyError, match="EpochBasedTrainLoop does not take argument\\(s\\) "
+                                       "'max_epoch' \\(did you mean 'max_epochs'\\?\\)"):
+        Runner(toy_config(tmp_path, train_cfg=dict(max_epoch=1))).train()
 
 
 def test_nonfinite_loss_stops_and_keeps_checkpoint(tmp_path):

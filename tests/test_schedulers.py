@@ -91,7 +91,7 @@ class LrRecorderHook(Hook):
     def __init__(self):
         self.lrs = []
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs):
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs):
         self.lrs.append((runner.epoch, runner.iter - 1, runner.get_lr()))
 
 
@@ -150,7 +150,7 @@ def test_a_scheduler_is_a_function_of_progress_alone(tmp_path):
     (dict(type='MultiStepLR', milestones=[1], gamma=0), ValueError, r'gamma must be > 0, got 0'),
     (dict(type='CosineAnnealingLR', eta_min_ratio=2), ValueError,
      r'eta_min_ratio must be in \[0, 1\], got 2'),
-    (dict(type='CosineAnnealingLR', T_max=10), KeyError, r'does not take argument\(s\) T_max'),
+    (dict(type='CosineAnnealingLR', T_max=10), KeyError, r"does not take argument\(s\) 'T_max'"),
 ])
 def test_bad_arguments_are_clear_errors(cfg, error, match):
     with pytest.raises(error, match=match):

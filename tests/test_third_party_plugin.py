@@ -78,7 +78,8 @@ def test_training_run_uses_the_third_party_hook(plugin_site, tmp_path):
     records = json.loads(points_file.read_text())
     points = [r['point'] for r in records]
     iters = ['before_train_iter', 'after_train_iter'] * 2
-    val = ['before_val', 'before_val_epoch', 'after_val_iter', 'after_val_epoch', 'after_val']
+    val = ['before_val', 'before_val_epoch', 'before_val_iter', 'after_val_iter', 'after_val_epoch',
+           'after_val']
     # priority HIGH: before the CheckpointHook (VERY_LOW), whose save calls before_save_checkpoint
     end_epoch = ['after_train_epoch', 'before_save_checkpoint']
     assert points == (['before_run', 'before_train']

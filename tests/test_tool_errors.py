@@ -1,6 +1,6 @@
 """Every tool under tools/ (and ``python -m sbcore``) run as a real process on a user's mistake:
 stderr is exactly one line ``<tool>: error: <message naming the culprit>``, exit code 2, no
-traceback; ``--debug`` or ``SBPOSE_DEBUG=1`` shows the traceback; a bug keeps its traceback.
+traceback; ``--debug`` or ``SBCORE_DEBUG=1`` shows the traceback; a bug keeps its traceback.
 
 Also the evaluation workflow of a fresh clone: the official recipe evaluates from a checkpoint
 without its ImageNet ``pretrained`` file, and training without that file stops with one line
@@ -27,7 +27,7 @@ def run(tool, *args, cwd=None, env=None, timeout=TIMEOUT) -> subprocess.Complete
     cmd = [sys.executable, *(['-m', tool] if tool == 'sbcore' else [str(REPO / 'tools' / tool)]),
            *map(str, args)]
     environ = dict(os.environ)
-    environ.pop('SBPOSE_DEBUG', None)
+    environ.pop('SBCORE_DEBUG', None)
     environ.update(env or {})
     return subprocess.run(cmd, cwd=cwd or REPO, env=environ, capture_output=True, text=True,
                           timeout=timeout)
@@ -71,8 +71,8 @@ def test_train_unknown_plugin_debug_flag_and_bugs(tmp_path):
     args = [TOY, '--work-dir', tmp_path / 'wd', '--cfg-options', 'model.type=ToyRegresor']
     assert_one_line(run('train.py', *args), 'train.py',
                     "models registry: no plugin named 'ToyRegresor'", "'ToyRegressor'")
-    # --debug and SBPOSE_DEBUG=1 show the traceback instead (exit code 1, as any exception)
-    for proc in (run('train.py', *args, '--debug'), run('train.py', *args, env={'SBPOSE_DEBUG': '1'})):
+    # --debug and SBCORE_DEBUG=1 show the traceback instead (exit code 1, as any exception)
+    for proc in (run('train.py', *args, '--debug'), run('train.py', *args, env={'SBCORE_DEBUG': '1'})):
         assert proc.returncode == 1 and 'Traceback (most recent call last)' in proc.stderr
         assert proc.stderr.strip().splitlines()[-1].startswith('sbcore.registry.RegistryError: ')
     # a bug (not a user error) keeps its traceback

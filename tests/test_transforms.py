@@ -1,6 +1,5 @@
 """Transforms on the real COCO sample, against a re-statement of the official train sample."""
 import json
-import time
 
 import cv2
 import numpy as np
@@ -270,32 +269,6 @@ def test_generate_target_dataset_weights():
     with pytest.raises(KeyError, match='dataset_keypoint_weights'):
         GenerateTarget(CODEC_CFG, use_dataset_keypoint_weights=True)(
             {k: v for k, v in res.items() if k != 'dataset_keypoint_weights'})
-
-
-def test_pipeline_speed_report(coco_sample):
-    """Prints per-sample times of the train pipeline on the real images (target < 1.85 ms/sample,
-    2x the official ~270 samples/s per process), with the image decode and without it."""
-    samples = coco_samples(coco_sample)
-    pipeline = Compose(TRAIN_PIPELINE)
-    decoded = [LoadImage()(dict(s)) for s in samples]
-    default_threads = cv2.getNumThreads()
-    report = []
-    for threads in (default_threads, 1):
-        cv2.setNumThreads(threads)
-        for label, source in (('with imread', samples), ('image in memory', decoded)):
-            for s in source[:2]:
-                pipeline(dict(s, rng=np.random.default_rng(0)))
-            reps = 10
-            t0 = time.perf_counter()
-            for r in range(reps):
-                for i, s in enumerate(source):
-                    pipeline(dict(s, rng=np.random.default_rng((r, i))))
-            ms = (time.perf_counter() - t0) / (reps * len(source)) * 1e3
-            report.append(f'cv2 threads={threads}, {label}: {ms:.3f} ms/sample')
-    cv2.setNumThreads(default_threads)
-    print('\ntrain pipeline per sample (' + ', '.join(type(t).__name__ for t in
-                                                      pipeline.transforms) + '):')
-    print('\n'.join(report))
 
 
 def test_get_bbox_center_scale_keeps_given_center_scale_and_stores_gt():

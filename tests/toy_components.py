@@ -9,6 +9,7 @@ import numpy as np
 from mindspore import nn, ops
 
 from sbcore.hooks import Hook
+from sbcore.metric import BaseMetric
 from sbcore.registries import DATASETS, HOOKS, METRICS, MODELS
 
 TRUE_W = np.array([[1.5, -2.0], [0.5, 1.0], [-1.0, 0.25]], dtype=np.float32)
@@ -63,10 +64,7 @@ class ToyDataset:
 
 
 @METRICS.register(force=True)
-class ToyMSE:
-    def __init__(self):
-        self.results = []
-
+class ToyMSE(BaseMetric):
     def process(self, batch, predictions):
         for i, y in zip(batch['sample_idx'], predictions['y']):
             self.results.append((int(i), float(((y - batch['y'][list(batch['sample_idx']).index(i)]) ** 2).mean())))

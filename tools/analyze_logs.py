@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sbcore.log_plot import DEFAULT_KEYS, plot_curve
+from log_plot import DEFAULT_KEYS, plot_curve  # tools/log_plot.py, beside this script
 from sbcore.cli import add_debug_argument, run_tool
 
 

@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir
     from sbcore.evaluator import format_metrics
-    from sbcore.log_plot import plot_curve
+    from log_plot import plot_curve  # tools/log_plot.py, beside this script
     from sbcore.runner import Runner
 
     runner = Runner(cfg)

@@ -12,47 +12,57 @@ from ..dist import is_main_process
 from ..errors import ConfigError
 from .hook import Hook
 
-# Metric-name fragments whose values improve downwards (save_best rule inferred as 'less').
-LOWER_IS_BETTER = ('loss', 'error', 'nme', 'epe', 'mse', 'mae')
+# Metric-name fragments whose values improve downwards (rule inferred as 'less'); a metric named
+# otherwise that improves downwards needs rule='less'.
+LOWER_IS_BETTER = ('loss', 'error', 'mse', 'mae')
+
+
+def infer_rule(metric: str, rule: Optional[str], owner: str) -> str:
+    """``rule`` checked, or inferred from the metric's name when None."""
+    if rule not in (None, 'greater', 'less'):
+        raise ConfigError(f"{owner}: rule must be 'greater' or 'less', got {rule!r}")
+    if rule is None:
+        rule = 'less' if any(k in metric.lower() for k in LOWER_IS_BETTER) else 'greater'
+    return rule
+
+
+def improves(score: float, best: Optional[float], rule: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return score > best + min_delta if rule == 'greater' else score < best - min_delta
 
 
 class CheckpointHook(Hook):
     """Args:
-        interval: save every ``interval`` epochs.
+        interval: save every ``interval`` epochs (``iter_N.ckpt`` every ``interval`` steps when
+            not ``by_epoch``).
+        by_epoch: None follows the training loop (``train_cfg.type``).
         max_keep_ckpts: keep at most this many ``epoch_N.ckpt`` files (-1: all).
         save_last: also save after the last epoch when it is off the interval.
-        save_best: a metric name (e.g. ``'coco/AP'``) to keep ``best_<metric>_epoch_N.ckpt``.
+        save_best: a metric name (e.g. ``'acc/top1'``) to keep ``best_<metric>_epoch_N.ckpt``.
         rule: 'greater' or 'less'; inferred from the name when None ('less' when the name
             contains one of ``LOWER_IS_BETTER``, e.g. 'loss' or 'mse'; 'greater' otherwise).
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_last: bool = True,
+    def __init__(self, interval: int = 1, by_epoch: Optional[bool] = None,
+                 max_keep_ckpts: int = -1, save_last: bool = True,
                  save_best: Optional[str] = None, rule: Optional[str] = None):
         if interval < 1:
             raise ConfigError(f'CheckpointHook: interval must be >= 1, got {interval}')
         if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) \
                 or not (max_keep_ckpts == -1 or max_keep_ckpts >= 1):
             raise ConfigError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
-                              f'got {max_keep_ckpts!r}')
-        if rule not in (None, 'greater', 'less'):
-            raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
-        self.interval = interval
+                             f'got {max_keep_ckpts!r}')
+        self.interval, self.by_epoch = interval, by_epoch
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
         self.save_best = save_best
-        if save_best and rule is None:
-            rule = 'less' if any(k in save_best.lower() for k in LOWER_IS_BETTER) else 'greater'
-        self.rule = rule
+        self.rule = infer_rule(save_best or '', rule, 'CheckpointHook')
         self.best_score: Optional[float] = None
         self.best_path: Optional[str] = None
         self._new_best = False
-
-    def _better(self, score: float) -> bool:
-        if self.best_score is None:
-            return True
-        return score > self.best_score if self.rule == 'greater' else score < self.best_score
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         if not self.save_best or not metrics:
@@ -61,7 +71,7 @@ class CheckpointHook(Hook):
             raise ConfigError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
                               f'metrics {sorted(metrics)}')
         score = float(metrics[self.save_best])
-        if not math.isnan(score) and self._better(score):
+        if not math.isnan(score) and improves(score, self.best_score, self.rule):
             self.best_score = score
             self._new_best = True
 
@@ -80,16 +90,29 @@ class CheckpointHook(Hook):
             self.best_score = best.get('score')
             self.best_path = best.get('path')
 
+    def _by_epoch(self, runner) -> bool:
+        return runner.train_loop.by_epoch if self.by_epoch is None else self.by_epoch
+
     def after_train_epoch(self, runner) -> None:
-        epoch = runner.epoch
-        due = epoch % self.interval == 0 or (self.save_last and epoch == runner.max_epochs)
+        if self._by_epoch(runner):
+            due = self.every_n_epochs(runner, self.interval) or (
+                self.save_last and self.is_last_train_epoch(runner))
+            self._save(runner, f'epoch_{runner.epoch}', due)
+
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs) -> None:
+        if not self._by_epoch(runner):
+            due = self.every_n_train_iters(runner, self.interval) or (
+                self.save_last and self.is_last_train_iter(runner))
+            self._save(runner, f'iter_{runner.iter}', due)
+
+    def _save(self, runner, name: str, due: bool) -> None:
         if not (due or self._new_best):
             return
         work_dir = Path(runner.work_dir)
         if self._new_best:
             safe = self.save_best.replace('/', '_').replace(' ', '_')
-            self.best_path = f'best_{safe}_epoch_{epoch}.ckpt'
-        path = work_dir / f'epoch_{epoch}.ckpt'
+            self.best_path = f'best_{safe}_{name}.ckpt'
+        path = work_dir / f'{name}.ckpt'
         runner.save_checkpoint(path)  # collective-safe: every rank calls, rank 0 writes
         if not is_main_process():
             self._new_best = False

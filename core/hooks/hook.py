@@ -1,27 +1,70 @@
-"""The hook base class: one no-op method per point of the run, in the order they are called.
+"""The hook base class: one no-op method per point of the run, MMEngine's names and signatures.
 
-A subclass that defines a method named like a hook point but misspelled (``after_train_iteration``)
-would silently never run; defining any public method starting with ``before_``/``after_`` that is
-not a hook point is therefore an error when the class is created.
+The runner calls ``hook.<point>(runner, **arguments)``. Both ways a hook could silently never run,
+or fail only at the first call, are errors when a subclass is created: a public method starting
+with ``before_``/``after_`` that is not a hook point (``after_train_iteration``), and a hook-point
+method whose parameters cannot take the point's arguments by name (``after_train_iter(self, runner,
+batch)``). The error names the method and the expected signature.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
-
-from ..priority import get_priority
+import inspect
+from typing import Any, Dict, Optional, Tuple
 
 from ..errors import ConfigError
+from ..priority import get_priority
 
-HOOK_POINTS = (
-    'before_run',
-    'before_train', 'before_train_epoch', 'before_train_iter',
-    'after_train_iter', 'after_train_epoch',
-    'before_val', 'before_val_epoch', 'after_val_iter', 'after_val_epoch', 'after_val',
-    'after_train',
-    'before_test', 'after_test_iter', 'after_test',
-    'before_save_checkpoint', 'after_load_checkpoint',
-    'after_run',
-)
+# The hook contract: point -> the keyword arguments it is called with after ``runner``, in the
+# order the points run (docs/plugins.md has the table). The run points are called the same way by
+# ``Runner.train()``, ``Runner.val()`` and ``Runner.test()``. Hook's no-op defaults are made from
+# it (end of file), and subclasses are checked against it.
+HOOK_POINTS: Dict[str, Tuple[str, ...]] = {
+    'before_run': (),  # once per run, after everything is built, before a checkpoint is loaded
+    'after_load_checkpoint': ('checkpoint',),  # resume only: restore state from checkpoint['meta']
+    'before_train': (),  # runner.epoch/iter are where training starts
+    'before_train_epoch': (),  # each epoch (iteration-based loop: once, before all steps)
+    'before_train_iter': ('batch_idx', 'data_batch'),  # data_batch: the numpy batch
+    'after_train_iter': ('batch_idx', 'data_batch', 'outputs'),  # outputs: 'loss', each term
+    'before_val': (), 'before_val_epoch': (),
+    'before_val_iter': ('batch_idx', 'data_batch'),
+    'after_val_iter': ('batch_idx', 'data_batch', 'outputs'),  # outputs: the predictions
+    'after_val_epoch': ('metrics',),  # the evaluated metrics, the same on every rank
+    'after_val': (),
+    'after_train_epoch': (),  # after the epoch and its validation (runner.epoch counts it)
+    'before_save_checkpoint': ('checkpoint',),  # add JSON-able state to checkpoint['meta']
+    'after_train': (),
+    'before_test': (), 'before_test_epoch': (),
+    'before_test_iter': ('batch_idx', 'data_batch'),
+    'after_test_iter': ('batch_idx', 'data_batch', 'outputs'),
+    'after_test_epoch': ('metrics',), 'after_test': (),
+    'after_run': (),  # once at the very end, also after a failed run
+}
+
+
+def expected_signature(point: str) -> str:
+    return f'{point}(self, runner{"".join(", " + a for a in HOOK_POINTS[point])})'
+
+
+def signature_problem(func: Any, point: str) -> Optional[str]:
+    """Why ``func`` cannot be called as ``func(hook, runner, **arguments of point)``, or None."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None  # not introspectable (a C callable): left to the call
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    has_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if len(positional) < 2 and not has_varargs:
+        return 'it must take (self, runner, ...)'
+    rest = positional[2:] + [p for p in params if p.kind is p.KEYWORD_ONLY]
+    names = {p.name for p in rest if p.kind is not p.POSITIONAL_ONLY}
+    has_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+    missing = [a for a in HOOK_POINTS[point] if a not in names and not has_kwargs]
+    if missing:
+        return f'it has no parameter {", ".join(map(repr, missing))}'
+    extra = [p.name for p in rest if p.name not in HOOK_POINTS[point] and p.default is p.empty]
+    if extra:
+        return f'parameter(s) {", ".join(map(repr, extra))} are never passed and have no default'
+    return None
 
 
 class Hook:
@@ -32,73 +75,53 @@ class Hook:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         where = f'{cls.__module__}.{cls.__qualname__}'
-        for name in vars(cls):
+        for name, value in vars(cls).items():
             if name.startswith(('before_', 'after_')) and name not in HOOK_POINTS:
-                raise ConfigError(f'{where} defines {name!r}, which is not a hook point and would '
-                                  f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
+                raise ConfigError(f'{where} defines {name!r}, which is not a hook point and '
+                                  f'would never be called. Hook points: {", ".join(HOOK_POINTS)}')
+            problem = signature_problem(value, name) if name in HOOK_POINTS else None
+            if problem:
+                raise ConfigError(f'{where}.{name}: {problem}; the runner calls it as '
+                                  f'{expected_signature(name)}')
         if 'priority' in vars(cls):  # a bad class-level priority fails here, not at the first run
             try:
                 get_priority(cls.priority)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f'{where}.priority: {exc}') from None
 
-    # run ------------------------------------------------------------------------------------
-    def before_run(self, runner) -> None:
-        """Once, after everything is built and before a checkpoint (resume/load_from) is loaded;
-        a resumed run then calls ``after_load_checkpoint``."""
+    # interval helpers (MMEngine's names), for the point where the counter has just advanced --
+    def every_n_epochs(self, runner, n: int) -> bool:
+        """At ``after_train_epoch``: the epoch just finished is a multiple of ``n``."""
+        return n > 0 and runner.epoch % n == 0
 
-    def after_run(self, runner) -> None:
-        """Once, at the very end (also after a failed run is reported)."""
+    def every_n_train_iters(self, runner, n: int) -> bool:
+        """At ``after_train_iter``: the step just finished is a multiple of ``n``."""
+        return n > 0 and runner.iter % n == 0
 
-    # training -------------------------------------------------------------------------------
-    def before_train(self, runner) -> None:
-        """Before the first training epoch (``runner.epoch`` is the epoch to start from)."""
+    def every_n_inner_iters(self, batch_idx: int, n: int) -> bool:
+        """The batch ``batch_idx`` (0-based) of its epoch is a multiple of ``n``."""
+        return n > 0 and (batch_idx + 1) % n == 0
 
-    def after_train(self, runner) -> None:
-        """After the last training epoch."""
+    def end_of_epoch(self, dataloader, batch_idx: int) -> bool:
+        return batch_idx + 1 == len(dataloader)
 
-    def before_train_epoch(self, runner) -> None:
-        """Before each training epoch."""
+    def is_last_train_epoch(self, runner) -> bool:
+        return runner.epoch == runner.max_epochs
 
-    def after_train_epoch(self, runner) -> None:
-        """After each training epoch (``runner.epoch`` already counts it)."""
+    def is_last_train_iter(self, runner) -> bool:
+        return runner.iter == runner.max_iters
 
-    def before_train_iter(self, runner, batch_idx: int, batch: Dict[str, Any]) -> None:
-        """Before each training step; ``batch`` is the numpy batch."""
 
-    def after_train_iter(self, runner, batch_idx: int, batch: Dict[str, Any],
-                         outputs: Dict[str, float]) -> None:
-        """After each training step; ``outputs`` maps loss names (and 'loss') to floats."""
+def _no_op(point: str):
+    def method(self, runner, *args: Any, **kwargs: Any) -> None:
+        return None
+    method.__name__ = method.__qualname__ = point
+    method.__doc__ = f'Called as ``{expected_signature(point)}``; does nothing here.'
+    method.__signature__ = inspect.Signature(  # what help() and IDEs show: the point's arguments
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+         for name in ('self', 'runner', *HOOK_POINTS[point])])
+    return method
 
-    # validation -----------------------------------------------------------------------------
-    def before_val(self, runner) -> None:
-        """Before a validation run."""
 
-    def before_val_epoch(self, runner) -> None:
-        """Before the validation loop iterates."""
-
-    def after_val_iter(self, runner, batch_idx: int, num_batches: int) -> None:
-        """After each validation batch is predicted."""
-
-    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        """After validation; ``metrics`` are the evaluated metrics (same on every rank)."""
-
-    def after_val(self, runner) -> None:
-        """After a validation run."""
-
-    # test -----------------------------------------------------------------------------------
-    def before_test(self, runner) -> None:
-        """Before a test run."""
-
-    def after_test_iter(self, runner, batch_idx: int, num_batches: int) -> None:
-        """After each test batch is predicted."""
-
-    def after_test(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        """After a test run, with its metrics."""
-
-    # checkpoints ----------------------------------------------------------------------------
-    def before_save_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
-        """Add state to ``checkpoint['meta']`` (JSON-able) before it is written."""
-
-    def after_load_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
-        """Restore state from a loaded ``checkpoint['meta']``."""
+for _point in HOOK_POINTS:  # the defaults come from the one table of points
+    setattr(Hook, _point, _no_op(_point))

@@ -18,12 +18,12 @@ class IterTimerHook(Hook):
         self._sum_time = 0.0
         self._sum_data = 0.0
 
-    def before_train_iter(self, runner, batch_idx, batch) -> None:
+    def before_train_iter(self, runner, batch_idx, data_batch) -> None:
         now = time.perf_counter()
         runner.timings['data_time'] = now - self._last
         self._step_start = now
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs) -> None:
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs) -> None:
         now = time.perf_counter()
         step = now - self._last
         self._last = now

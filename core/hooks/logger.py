@@ -18,9 +18,10 @@ def max_rss_mb() -> float:
 
 
 class LoggerHook(Hook):
-    """Every ``interval`` iterations (and at the end of each epoch): epoch, iteration, lr, each
-    loss, data time, step time, ETA and peak memory, to the log and to ``log.json`` (one JSON
-    object per line) in the work directory. Validation metrics are logged the same way.
+    """Every ``interval`` iterations (and at the end of each epoch, or of an iteration-based run):
+    epoch, iteration, lr, each loss, data time, step time, ETA and peak memory, to the log and to
+    ``log.json`` (one JSON object per line) in the work directory. Validation and test metrics
+    are logged the same way; validation and test show a progress bar.
     """
 
     priority = 'BELOW_NORMAL'
@@ -37,13 +38,21 @@ class LoggerHook(Hook):
             with open(Path(runner.work_dir) / self.json_file, 'a') as f:
                 f.write(json.dumps(record) + '\n')
 
-    def after_train_iter(self, runner, batch_idx, batch, outputs) -> None:
-        n = runner.iters_per_epoch
-        if (batch_idx + 1) % self.interval and batch_idx + 1 != n:
-            return
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs) -> None:
+        loop = runner.train_loop
+        if loop.by_epoch:
+            if not (self.every_n_inner_iters(batch_idx, self.interval)
+                    or self.end_of_epoch(loop.dataloader, batch_idx)):
+                return
+            where = (f'Epoch(train) [{runner.epoch + 1}/{runner.max_epochs}]'
+                     f'[{batch_idx + 1}/{len(loop.dataloader)}]')
+        else:
+            if not (self.every_n_train_iters(runner, self.interval)
+                    or self.is_last_train_iter(runner)):
+                return
+            where = f'Iter(train) [{runner.iter}/{runner.max_iters}]'
         t = runner.timings
-        remaining = runner.max_iters - runner.iter
-        eta = remaining * t.get('time_avg', 0.0)
+        eta = (runner.max_iters - runner.iter) * t.get('time_avg', 0.0)
         record = dict(mode='train', epoch=runner.epoch + 1, iter=runner.iter,
                       epoch_iter=batch_idx + 1, lr=runner.get_lr(),
                       **{k: float(v) for k, v in outputs.items()},
@@ -51,24 +60,26 @@ class LoggerHook(Hook):
                       eta_s=eta, memory_mb=max_rss_mb())
         losses = '  '.join(f'{k}: {v:.6g}' for k, v in outputs.items())
         runner.logger.info(
-            f'Epoch(train) [{runner.epoch + 1}/{runner.max_epochs}][{batch_idx + 1}/{n}]  '
-            f'lr: {record["lr"]:.4e}  eta: {format_duration(eta)}  time: {record["time"]:.3f}  '
-            f'data_time: {record["data_time"]:.3f}  {losses}  memory: {record["memory_mb"]:.0f}MB')
+            f'{where}  lr: {record["lr"]:.4e}  eta: {format_duration(eta)}  '
+            f'time: {record["time"]:.3f}  data_time: {record["data_time"]:.3f}  {losses}  '
+            f'memory: {record["memory_mb"]:.0f}MB')
         self._write_json(runner, record)
 
-    def before_val_epoch(self, runner) -> None:
+    def _start_bar(self, runner, loop, desc: str) -> None:
         if is_main_process():
-            self._bar = ProgressBar(runner.val_dataloader_len, desc='val')
+            self._bar = ProgressBar(len(loop.dataloader), desc=desc)
 
-    def after_val_iter(self, runner, batch_idx, num_batches) -> None:
+    def before_val_epoch(self, runner) -> None:
+        self._start_bar(runner, runner.val_loop, 'val')
+
+    def before_test_epoch(self, runner) -> None:
+        self._start_bar(runner, runner.test_loop, 'test')
+
+    def after_val_iter(self, runner, batch_idx, data_batch, outputs) -> None:
         if self._bar is not None:
             self._bar.update()
 
-    def after_test_iter(self, runner, batch_idx, num_batches) -> None:
-        if self._bar is None and is_main_process():
-            self._bar = ProgressBar(num_batches, desc='test')
-        if self._bar is not None:
-            self._bar.update()
+    after_test_iter = after_val_iter
 
     def _log_metrics(self, runner, mode: str, metrics) -> None:
         self._bar = None
@@ -82,5 +93,5 @@ class LoggerHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._log_metrics(runner, 'val', metrics)
 
-    def after_test(self, runner, metrics=None) -> None:
+    def after_test_epoch(self, runner, metrics=None) -> None:
         self._log_metrics(runner, 'test', metrics)

@@ -29,5 +29,5 @@ class ParamSchedulerHook(Hook):
             lr *= s.factor(epoch if s.by_epoch else iteration)
         return lr
 
-    def before_train_iter(self, runner, batch_idx, batch) -> None:
+    def before_train_iter(self, runner, batch_idx, data_batch) -> None:
         runner.set_lr(self.lr_at(runner.base_lr, runner.epoch, runner.iter))

@@ -6,7 +6,8 @@ from .hook import Hook
 
 class DistSamplerSeedHook(Hook):
     """The sampler's permutation is seeded by ``(seed, epoch)``; all ranks get the same one and
-    take disjoint shards of it. Without this hook every epoch would repeat epoch 0's order."""
+    take disjoint shards of it. The built-in training loops also set the epoch themselves (a loop
+    owns its loader), so this hook matters for loops that do not; MMEngine configs name it."""
 
     priority = 'VERY_HIGH'
 

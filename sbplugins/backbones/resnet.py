@@ -10,13 +10,15 @@ and converted weights would then see shifted features.
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from typing import Sequence, Tuple
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 from sbcore.errors import ConfigError
 import mindspore
 from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
+
+from .base import BaseBackbone
 
 # PyTorch BN momentum 0.1 == MindSpore momentum 0.9 (weight of the old running value).
 BN_MOMENTUM = 0.9
@@ -120,7 +122,7 @@ def make_stage(block: type, in_channels: int, planes: int, num_blocks: int,
     return nn.SequentialCell(blocks)
 
 
-class ResNet(nn.Cell):
+class ResNet(BaseBackbone):
     """ResNet backbone (torchvision layout, no classifier).
 
     Args:
@@ -135,15 +137,14 @@ class ResNet(nn.Cell):
             ResNet (and the only width official weights fit); narrower networks are for small
             budgets such as the CPU main job.
 
-    ``construct(x (N, in_channels, H, W))`` returns the feature map of the single requested stage,
-    e.g. (N, 2048, H/32, W/32) for ResNet-50 with ``out_indices=(3,)``, or a tuple of maps
-    in stage order when several are requested.
+    ``construct(x (N, in_channels, H, W))`` returns the tuple of the requested stages' feature
+    maps in stage order (the backbone contract, ``base.py``), e.g. ``((N, 2048, H/32, W/32),)``
+    for ResNet-50 with ``out_indices=(3,)``; ``out_channels`` gives their channels.
     """
 
     def __init__(self, depth: int = 50, in_channels: int = 3, frozen_stages: int = -1,
                  norm_eval: bool = False, out_indices: Sequence[int] = (3,),
                  base_channels: int = 64):
-        super().__init__()
         if depth not in ARCH_SETTINGS:
             raise ConfigError(f'ResNet: depth={depth!r} is not supported; expected one of '
                               f'{sorted(ARCH_SETTINGS)}')
@@ -153,14 +154,15 @@ class ResNet(nn.Cell):
                               f'of (0, 1, 2, 3)')
         if not -1 <= frozen_stages <= 4:
             raise ConfigError(f'ResNet: frozen_stages={frozen_stages!r}; expected -1..4')
+        block, stage_blocks = ARCH_SETTINGS[depth]
+        if base_channels < 1:
+            raise ConfigError(f'ResNet: base_channels={base_channels!r}; expected >= 1')
+        widths = [base_channels * 2 ** i for i in range(4)]
+        super().__init__([widths[i] * block.expansion for i in out_indices])
         self.depth = depth
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        block, stage_blocks = ARCH_SETTINGS[depth]
-
-        if base_channels < 1:
-            raise ConfigError(f'ResNet: base_channels={base_channels!r}; expected >= 1')
         self.conv1 = nn.Conv2d(in_channels, base_channels, 7, stride=2, pad_mode='pad', padding=3,
                                has_bias=False,
                                weight_init=HeNormal(mode='fan_out', nonlinearity='relu'))
@@ -169,12 +171,10 @@ class ResNet(nn.Cell):
         self.maxpool = symmetric_max_pool(3, 2, 1)
         channels = base_channels
         stages = []
-        widths = [base_channels * 2 ** i for i in range(4)]
         for index, (planes, num_blocks) in enumerate(zip(widths, stage_blocks)):
             stages.append(make_stage(block, channels, planes, num_blocks, 1 if index == 0 else 2))
             channels = planes * block.expansion
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.out_channels = channels  # of the last stage (2048 for ResNet-50, 512 for 18/34)
         self._freeze()
 
     def _frozen_cells(self) -> Tuple[nn.Cell, ...]:
@@ -198,7 +198,7 @@ class ResNet(nn.Cell):
                 if isinstance(cell, nn.BatchNorm2d):
                     cell.use_batch_statistics = False
 
-    def construct(self, x) -> Union[mindspore.Tensor, Tuple[mindspore.Tensor, ...]]:
+    def construct(self, x) -> Tuple[mindspore.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = ()
         x = self.layer1(x)
@@ -213,6 +213,4 @@ class ResNet(nn.Cell):
         x = self.layer4(x)
         if 3 in self.out_indices:
             outs = outs + (x,)
-        if len(outs) == 1:
-            return outs[0]
         return outs

@@ -13,8 +13,8 @@ import numpy as np
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 import mindspore
 from mindspore import nn
-from sbcore.checkpoint import load_checkpoint
-from sbcore.errors import CheckpointError, ConfigError, MissingFileError
+from sbcore.checkpoint import load_weights
+from sbcore.errors import ConfigError, MissingFileError
 from sbcore.registries import MODELS
 from sbplugins.registries import CODECS
 
@@ -43,40 +43,38 @@ def missing_pretrained_error(path: str, depth: Optional[int] = None) -> MissingF
 
 
 def load_backbone_checkpoint(backbone: nn.Cell, path: str) -> None:
-    """Load a MindSpore checkpoint (names without ``backbone.``) into ``backbone``.
-
-    Read through ``sbcore.checkpoint.load_checkpoint`` (truncation and checksums checked). The
-    names and shapes are compared here rather than trusting ``load_param_into_net``'s strict
-    flag (see docs/mindspore-notes.md). Missing or mis-shaped parameters are an error;
-    unexpected ones (e.g. an ImageNet classifier ``fc.*``) are logged and skipped.
-    """
+    """Load a MindSpore checkpoint (names without ``backbone.``) into ``backbone`` with the
+    engine's loader: missing or mis-shaped parameters are an error; unexpected ones (e.g. an
+    ImageNet classifier ``fc.*``) are logged and skipped."""
     if not os.path.isfile(path):
         raise missing_pretrained_error(path, getattr(backbone, 'depth', None))
-    checkpoint, _ = load_checkpoint(path)
-    params = dict(backbone.parameters_and_names())
-    missing = sorted(set(params) - set(checkpoint))
-    unexpected = sorted(set(checkpoint) - set(params))
-    misshaped = sorted(f'{name}: checkpoint {tuple(checkpoint[name].shape)} vs model '
-                       f'{tuple(params[name].shape)}'
-                       for name in set(params) & set(checkpoint)
-                       if tuple(checkpoint[name].shape) != tuple(params[name].shape))
-    if missing or misshaped:
-        raise CheckpointError(f'pretrained checkpoint {path} does not fit the backbone: '
-                              f'missing {missing or "none"}; mis-shaped {misshaped or "none"}; '
-                              f'unexpected {unexpected or "none"}')
-    if unexpected:
+    _, skipped = load_weights(backbone, path, allow_unexpected=True)
+    if skipped:
         logger.warning('pretrained checkpoint %s: ignoring %d unexpected parameter(s): %s',
-                       path, len(unexpected), ', '.join(unexpected))
-    for name, param in params.items():
-        param.set_data(mindspore.Tensor(checkpoint[name], param.dtype))
-    logger.info('loaded %d backbone parameters from %s', len(params), path)
+                       path, len(skipped), ', '.join(skipped))
+    logger.info('loaded backbone parameters from %s', path)
+
+
+def head_with_in_channels(head: dict, backbone: nn.Cell) -> dict:
+    """``head`` with ``in_channels`` set from the backbone's ``out_channels`` (the backbone
+    contract, backbones/base.py); a hand-set value that disagrees is an error."""
+    channels = getattr(backbone, 'out_channels', None)
+    if not channels:
+        raise ConfigError(f'TopdownPoseEstimator: backbone {type(backbone).__name__} has no '
+                          f'out_channels (see sbplugins.backbones.base.BaseBackbone)')
+    given = head.get('in_channels')
+    if given is not None and given != channels[-1]:
+        raise ConfigError(f'TopdownPoseEstimator: head.in_channels={given} but the backbone\'s '
+                          f'last stage has {channels[-1]} channels; drop head.in_channels')
+    return dict(head, in_channels=channels[-1])
 
 
 class TopdownPoseEstimator(nn.Cell):
     """Heatmap pose estimator on fixed-size person crops.
 
     Args:
-        backbone, head, loss: configs built with ``sbcore.registries.MODELS``.
+        backbone, head, loss: configs built with ``sbcore.registries.MODELS``; the head's
+            ``in_channels`` comes from the backbone's ``out_channels``.
         codec: config built with ``sbplugins.registries.CODECS`` (decodes heatmaps).
         data_preprocessor: ``mean``/``std`` per channel in the order after the optional
             ``bgr_to_rgb`` conversion (reference doc, "Colour trap": converted official weights
@@ -99,7 +97,7 @@ class TopdownPoseEstimator(nn.Cell):
                  pretrained: Optional[str] = None):
         super().__init__()
         self.backbone = MODELS.build(backbone)
-        self.head = MODELS.build(head)
+        self.head = MODELS.build(head_with_in_channels(head, self.backbone))
         self.loss_module = MODELS.build(loss)
         self.codec = CODECS.build(codec)
         preprocessor = dict(DEFAULT_PREPROCESSOR, **(data_preprocessor or {}))

@@ -13,10 +13,10 @@ import mindspore
 from mindspore import nn
 from mindspore.common.initializer import Normal, Zero
 
+from sbplugins.backbones.resnet import batch_norm  # the one BN setting (PyTorch's defaults)
+
 # The official init: deconv and final conv weights ~ N(0, 0.001), final bias 0, BN gamma 1 beta 0.
 HEAD_INIT_STD = 0.001
-BN_MOMENTUM = 0.9  # PyTorch 0.1
-BN_EPS = 1e-5
 
 
 def deconv_padding(kernel_size: int) -> Tuple[int, int, int, int]:
@@ -39,7 +39,8 @@ class DeconvHead(nn.Cell):
     """Deconv layers + final conv: (N, in_channels, h, w) -> (N, out_channels, h * 2^L, w * 2^L).
 
     Args:
-        in_channels: backbone output channels (2048 for ResNet-50).
+        in_channels: channels of the backbone's last feature map (2048 for ResNet-50); the
+            estimator sets it from the backbone's ``out_channels``.
         out_channels: number of joints K.
         num_deconv_layers: L, each a stride-2 transposed conv (no bias), BN and ReLU.
         num_deconv_filters: output channels of each deconv layer.
@@ -69,7 +70,7 @@ class DeconvHead(nn.Cell):
                 nn.Conv2dTranspose(channels, filters, kernel, stride=2, pad_mode='pad',
                                    padding=deconv_padding(kernel),
                                    has_bias=False, weight_init=Normal(HEAD_INIT_STD)),
-                nn.BatchNorm2d(filters, eps=BN_EPS, momentum=BN_MOMENTUM),
+                batch_norm(filters),
                 nn.ReLU(),
             ]
             channels = filters
@@ -79,5 +80,8 @@ class DeconvHead(nn.Cell):
                                      has_bias=True, weight_init=Normal(HEAD_INIT_STD),
                                      bias_init=Zero())
 
-    def construct(self, x: mindspore.Tensor) -> mindspore.Tensor:
+    def construct(self, feats) -> mindspore.Tensor:
+        """``feats``: the backbone's tuple of stage features (the last, deepest, is used) or one
+        feature map."""
+        x = feats[-1] if isinstance(feats, (tuple, list)) else feats
         return self.final_layer(self.deconv_layers(x))

@@ -10,12 +10,13 @@ import os
 from typing import Dict, List, Optional
 
 import numpy as np
-
 from sbcore.errors import ConfigError, MissingFileError
+from sbcore.metric import BaseMetric
+
+from sbplugins.utils.geometry import PIXEL_STD  # bbox_scale is in units of 200 px
 
 from .oks import oks_nms, soft_oks_nms
 
-PIXEL_STD = 200.0  # bbox_scale is in units of 200 px
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                 'AR (L)')
 # xtcocotools' keypoints_crowd summary (CrowdPose): AP/AR at all, .5, .75, then AP per crowd level
@@ -27,7 +28,7 @@ NMS_MODES = ('oks_nms', 'soft_oks_nms', 'none')
 CROWD_LEVELS = (0.2, 0.8)
 
 
-class CocoMetric:
+class CocoMetric(BaseMetric):
     """COCO keypoint evaluation of top-down predictions.
 
     Pipeline (reference doc, "COCO evaluation"): per pose, score = box score * mean of the joint
@@ -67,8 +68,9 @@ class CocoMetric:
             ``'crowdpose'``).
         outfile_prefix: folder for ``keypoints_results.json`` (overrides ``work_dir``).
 
-    The runner sets ``work_dir`` (``metrics.json`` is written there) and ``dataset_meta``
-    (its ``sigmas`` (K,) are used; else those of ``metainfo``; else the COCO sigmas).
+    The evaluator sets ``work_dir`` (the evaluator writes ``metrics.json`` there) and
+    ``dataset_meta`` (its ``sigmas`` (K,) are used; else those of ``metainfo``; else the COCO
+    sigmas).
     """
 
     def __init__(self,
@@ -109,9 +111,7 @@ class CocoMetric:
         self.nms_thr = float(nms_thr)
         self.prefix = prefix
         self.outfile_prefix = outfile_prefix
-        self.work_dir: Optional[str] = None
-        self.dataset_meta: Optional[dict] = None
-        self.results: List[dict] = []
+        super().__init__()  # results, dataset_meta, work_dir (set by the evaluator)
         # xtcocotools implements the box-area OKS and the crowd levels; COCO's own protocol
         # stays on pycocotools (the two agree there: tests/test_metrics_protocols.py)
         self.backend = ('pycocotools' if self.use_area and self.iou_type == 'keypoints'
@@ -162,7 +162,7 @@ class CocoMetric:
 
     # --- scoring ------------------------------------------------------------------------------------
     def _sigmas(self, num_keypoints: int) -> np.ndarray:
-        if self.dataset_meta is not None and self.dataset_meta.get('sigmas') is not None:
+        if self.dataset_meta.get('sigmas') is not None:
             sigmas = np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
         elif self.metainfo is not None:
             sigmas = self.metainfo['sigmas'].astype(np.float64)
@@ -217,10 +217,6 @@ class CocoMetric:
         stats = self._evaluate(coco_results, sigmas)
         names = CROWD_METRIC_NAMES if self.iou_type == 'keypoints_crowd' else METRIC_NAMES
         metrics = {f'{self.prefix}/{name}': float(v) for name, v in zip(names, stats)}
-        if self.work_dir:
-            os.makedirs(self.work_dir, exist_ok=True)
-            with open(os.path.join(self.work_dir, 'metrics.json'), 'w') as f:
-                json.dump(metrics, f, indent=2)
         return metrics
 
     def _evaluate(self, coco_results: List[dict], sigmas: np.ndarray) -> np.ndarray:

@@ -1,11 +1,10 @@
 """PCKh for MPII: share of joints within thr * head size of the truth (the MPII benchmark's rules)."""
 from __future__ import annotations
 
-import json
-import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
+from sbcore.metric import BaseMetric
 
 MPII_INFO_FILE = 'mpii'
 # Reported parts as (name, joints averaged with equal weight), like the MPII evaluation script.
@@ -16,7 +15,7 @@ PARTS = (('Head', ('head_top', )), ('Shoulder', ('left_shoulder', 'right_shoulde
 EXCLUDED_FROM_MEAN = ('pelvis', 'thorax')  # reference doc, "MPII": Mean excludes pelvis and thorax
 
 
-class PCKhMetric:
+class PCKhMetric(BaseMetric):
     """MPII PCKh.
 
     A labelled joint is correct when ``||pred - gt|| <= thr * head_size`` (the benchmark script
@@ -31,9 +30,7 @@ class PCKhMetric:
 
     def __init__(self, thr: float = 0.5):
         self.thr = float(thr)
-        self.work_dir: Optional[str] = None
-        self.dataset_meta: Optional[dict] = None
-        self.results: List[dict] = []
+        super().__init__()  # results, dataset_meta, work_dir (set by the evaluator)
 
     def process(self, batch: Dict[str, np.ndarray], predictions: Dict[str, np.ndarray]) -> None:
         """Append one record per sample.
@@ -54,7 +51,7 @@ class PCKhMetric:
                 dict(pred=pred[i], gt=gt[i], visible=vis[i], head_size=float(head[i])))
 
     def _keypoint_names(self, num_keypoints: int) -> List[str]:
-        if self.dataset_meta is not None and 'keypoint_names' in self.dataset_meta:
+        if 'keypoint_names' in self.dataset_meta:
             names = list(self.dataset_meta['keypoint_names'])
         else:
             from sbplugins.datasets.dataset_info import load_dataset_info
@@ -102,8 +99,4 @@ class PCKhMetric:
             metrics[f'pckh/{part}'] = float(np.mean([per_joint[name2id[j]] for j in joints]))
         metrics['pckh/Mean'] = float(mean)
         metrics['pckh/Mean@0.1'] = float(mean_01)
-        if self.work_dir:
-            os.makedirs(self.work_dir, exist_ok=True)
-            with open(os.path.join(self.work_dir, 'metrics.json'), 'w') as f:
-                json.dump(metrics, f, indent=2)
         return metrics

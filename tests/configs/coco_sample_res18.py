@@ -8,7 +8,7 @@ _base_ = ['../../configs/simple_baseline/coco/res50_256x192.py']
 _data_root = '../shared/data/coco_sample/'
 # ResNet-18 and 64-filter deconvolutions keep the tool tests fast on 2 CPU cores.
 model = dict(pretrained=None, backbone=dict(depth=18),
-             head=dict(in_channels=512, num_deconv_filters=(64, 64, 64)))
+             head=dict(num_deconv_filters=(64, 64, 64)))
 train_dataloader = dict(
     batch_size=4, num_workers=1,
     dataset=dict(data_root=_data_root, ann_file='annotations/person_keypoints_sample.json',

@@ -6,7 +6,7 @@ flip test with the one-pixel shift; the official loss 0.5 * mean((w * (P - G))^2
 model = dict(
     type='TopdownPoseEstimator',
     backbone=dict(type='ResNet', depth=50),
-    head=dict(type='DeconvHead', in_channels=2048, out_channels=17),
+    head=dict(type='DeconvHead', out_channels=17),  # in_channels: the backbone's out_channels
     loss=dict(type='KeypointMSELoss', use_target_weight=True),
     codec=dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0),
     # The official input convention (the reference's colour trap): cv2's BGR image, normalised with

@@ -16,7 +16,7 @@ _data = dict(type='SyntheticCocoDataset', data_root='data/synthetic', num_train_
              num_val_images=200, seed=0, difficulty=1.0)
 model = dict(
     backbone=dict(depth=18, base_channels=32),
-    head=dict(in_channels=256, num_deconv_filters=(128, 128, 128)),
+    head=dict(num_deconv_filters=(128, 128, 128)),
     codec=_codec)
 train_dataloader = dict(
     batch_size=32, num_workers=2, shuffle=True,

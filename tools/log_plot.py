@@ -1,4 +1,5 @@
-"""Training curves from the run's JSON-lines log (``log.json`` written by the LoggerHook).
+"""Training curves from a run's JSON-lines log (``log.json``, written by sbcore's LoggerHook), for
+tools/analyze_logs.py and tools/quickstart.py.
 
 Each key gets its own panel against the training iteration; several logs are drawn as one line
 each (compare runs). matplotlib is imported only when plotting.
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from .errors import ConfigError, DataError, MissingFileError
+from sbcore.errors import ConfigError, DataError, MissingFileError
 
 DEFAULT_KEYS = ('loss', 'lr', 'coco/AP')
 
