@@ -22,6 +22,11 @@ ENTRY_POINTS = {
         'trackers = sbplugins.registries:TRACKERS',
         'inference_backends = sbplugins.registries:INFERENCE_BACKENDS',
     ],
+    # Top-level config keys read by the inference API, not the runner (core/runner.py).
+    'sbcore.config_keys': [
+        'detector = sbplugins.apis',
+        'tracker = sbplugins.apis',
+    ],
     'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
         'UDPHeatmap = sbplugins.codecs.udp_heatmap:UDPHeatmap',

@@ -16,7 +16,7 @@ from .registry import discover
 def unknown_groups() -> List[Tuple[str, str]]:
     """``(group, distribution)`` for entry-point groups named ``sbcore.*`` that no registry reads
     (a typo such as ``sbcore.hook`` would otherwise hide a plugin without a word)."""
-    known = {reg.group for reg in all_registries()} | {REGISTRIES_GROUP}
+    known = {reg.group for reg in all_registries()} | {REGISTRIES_GROUP, 'sbcore.config_keys'}
     found = []
     for config, distro in entrypoints.iter_files_distros():
         for group in config.sections():

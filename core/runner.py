@@ -25,6 +25,7 @@ from .evaluator import Evaluator  # noqa: E402
 from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
 from .registries import LOOPS, MODELS  # noqa: E402
+from .registry import discover  # noqa: E402
 from .run_env import setup_run_env  # noqa: E402
 from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
 
@@ -34,6 +35,15 @@ KNOWN_KEYS = {
     'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg',
     'default_hooks', 'custom_hooks', 'visualization',
 }
+# Top-level keys an application reads outside the runner (an inference-time detector, say) are
+# declared by its distribution under this entry-point group (``key = package.module``, never
+# imported), so the runner accepts them and still refuses typos.
+CONFIG_KEYS_GROUP = 'sbcore.config_keys'
+
+
+def known_config_keys() -> set:
+    """The runner's own top-level keys plus those installed distributions declare."""
+    return KNOWN_KEYS | set(discover(CONFIG_KEYS_GROUP))
 
 
 def _plain(cfg: Any) -> Any:
@@ -47,7 +57,7 @@ class Runner:
 
     def __init__(self, cfg: Union[Config, dict]):
         self.cfg = cfg if isinstance(cfg, Config) else Config(dict(cfg))
-        check_keys('config', self.cfg.keys(), KNOWN_KEYS)
+        check_keys('config', self.cfg.keys(), known_config_keys())
         if not self.cfg.get('work_dir'):
             raise ConfigError('config: work_dir is required')
         self.work_dir = str(Path(self.cfg.work_dir).resolve())
