@@ -5,6 +5,8 @@ clash with other packages); ``sbplugins`` holds SimpleBaseline, registered throu
 """
 from setuptools import setup
 
+DEPLOY = ['onnx>=1.16', 'onnxruntime>=1.18', 'openvino>=2024.0']
+
 # One entry point per class, one group per registry (see core/registries.py).
 ENTRY_POINTS = {
     'sbcore.hooks': [
@@ -36,6 +38,11 @@ ENTRY_POINTS = {
         'detectors = sbplugins.registries:DETECTORS',
         'trackers = sbplugins.registries:TRACKERS',
         'inference_backends = sbplugins.registries:INFERENCE_BACKENDS',
+    ],
+    'sbpose.backends': [
+        'mindspore = sbplugins.backends.mindspore_backend:MindSporeBackend',
+        'onnxruntime = sbplugins.backends.ort_backend:OnnxRuntimeBackend',
+        'openvino = sbplugins.backends.openvino_backend:OpenVinoBackend',
     ],
     'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
@@ -71,7 +78,7 @@ setup(
     package_data={'sbplugins.datasets.metainfo': ['*.py']},
     packages=['sbcore', 'sbcore.hooks', 'sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
-                                       'transforms', 'metrics', 'estimators', 'utils',
+                                       'transforms', 'metrics', 'estimators', 'utils', 'backends',
                                        'datasets.metainfo')
     ],
     install_requires=[
@@ -88,7 +95,10 @@ setup(
     extras_require={
         # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.
         'torch': ['torch==2.13.0'],
-        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'],
+        # Deployment: ONNX export (tools/export.py --format onnx) and the exported-model backends
+        # (init_model(backend='onnxruntime'|'openvino'), tools/infer.py --backend).
+        'deploy': DEPLOY,
+        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'] + DEPLOY,
     },
     entry_points=ENTRY_POINTS,
 )

@@ -20,9 +20,11 @@ from mindspore import nn
 from sbcore.checkpoint import load_weights
 from sbcore.config import Config
 from sbcore.data import Compose
+from sbcore.errors import ConfigError
 from sbcore.registries import DATASETS, MODELS
 from sbcore.runner import compile_inference
 
+from sbplugins.backends import build_backend
 from sbplugins.datasets.dataset_info import build_metainfo
 from sbplugins.transforms.loading import LoadImage
 
@@ -68,8 +70,10 @@ def load_model_weights(model: nn.Cell, path: str) -> dict:
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
-               cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True) -> nn.Cell:
-    """Build the config's model for inference.
+               cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True,
+               backend: str = 'mindspore', precision: Optional[str] = None,
+               num_threads: Optional[int] = None) -> nn.Cell:
+    """Build the config's model for inference, run by MindSpore or by an exported-model backend.
 
     Args:
         config: a config file path or a loaded ``Config``.
@@ -80,6 +84,12 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
         cfg_options: ``{'a.b': value}`` overrides merged into the config first.
         jit: compile the forward pass with ``mindspore.jit`` (as the runner does; 1.4x faster
             than PyNative on CPU). False keeps it eager (``tools/export.py`` exports that).
+        backend: a name in ``sbplugins.registries.INFERENCE_BACKENDS``: 'mindspore' (default;
+            ``checkpoint`` is a ``.ckpt``), 'onnxruntime' or 'openvino' (``checkpoint`` is the
+            ``.onnx`` of ``tools/export.py --format onnx``, exported without ``--flip-test``:
+            the flip test stays in ``predict_heatmaps``). See ``sbplugins.backends``.
+        precision: the backend's precision ('fp32'; OpenVINO also 'bf16'); None: its default.
+        num_threads: backend threads (None: every CPU of the process).
 
     Returns:
         The model in eval mode, with ``dataset_meta`` from the config's dataset info and ``cfg``
@@ -94,14 +104,21 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if mindspore.get_context('device_target') != device:  # may be set once per process
         mindspore.set_device(device)
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    exported = backend != 'mindspore'
+    if exported and checkpoint is None:
+        raise ConfigError(f'init_model: backend {backend!r} runs an exported model file; pass '
+                          f'it as checkpoint (tools/export.py --format onnx writes one)')
     if checkpoint is not None:
         model_cfg['pretrained'] = None
     model = MODELS.build(model_cfg)
-    if checkpoint is not None:
-        load_model_weights(model, checkpoint)
     model.set_train(False)
     model.dataset_meta = dataset_meta_from_config(cfg)
     model.cfg = cfg
+    if exported:  # the cell keeps preprocessing, flip test and decoding; the backend the network
+        model.inference_backend = build_backend(backend, checkpoint, precision, num_threads)
+        return model
+    if checkpoint is not None:
+        load_model_weights(model, checkpoint)
     if jit:
         compile_inference(model)
     return model

@@ -1,0 +1,61 @@
+"""OpenVINO (CPU plugin) on an exported pose network, fp32 or bf16 (AMX-BF16 / AVX512-BF16)."""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import numpy as np
+
+from .base import InferenceBackend
+
+# OpenVINO's names for the precisions (its INFERENCE_PRECISION_HINT)
+_HINTS = {'fp32': 'f32', 'bf16': 'bf16'}
+
+
+def cpu_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin can compute in bf16 here (AMX-BF16 or AVX512-BF16)."""
+    import openvino as ov
+    return 'BF16' in ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+
+
+class OpenVinoBackend(InferenceBackend):
+    """``.onnx`` (or OpenVINO IR ``.xml``) -> heatmaps, through ``openvino``.
+
+    One compiled model per batch size (static shapes are OpenVINO's fast path; a dynamic batch
+    compiled once ran slower); ``inference_topdown`` uses a few batch sizes only.
+
+    Precision: ``fp32``, or ``bf16`` (convolutions in bf16 with fp32 accumulation; OpenVINO keeps
+    the output in f32). DEFAULT_PRECISION_NOTE
+    """
+
+    name = 'openvino'
+    suffixes = ('.onnx', '.xml')
+    precisions = ('fp32', 'bf16')
+
+    def __init__(self, model_file: str, precision: Optional[str] = None,
+                 num_threads: Optional[int] = None):
+        super().__init__(model_file, precision, num_threads)
+        import openvino as ov
+        if self.precision == 'bf16' and not cpu_has_bf16():
+            from sbcore.errors import ConfigError
+            raise ConfigError("backend 'openvino': precision 'bf16' needs a CPU with AMX-BF16 or "
+                              "AVX512-BF16 (OpenVINO reports no BF16 capability here); use 'fp32'")
+        self.core = ov.Core()
+        self.model = self.core.read_model(self.model_file)
+        self.config = {'INFERENCE_PRECISION_HINT': _HINTS[self.precision],
+                       'INFERENCE_NUM_THREADS': self.num_threads,
+                       'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
+        self._compiled: Dict[int, object] = {}
+
+    def _compiled_for(self, batch: int):
+        if batch not in self._compiled:
+            model = self.model.clone()
+            shape = list(model.input(0).get_partial_shape())
+            shape[0] = batch
+            model.reshape({model.input(0).get_any_name(): shape})
+            self._compiled[batch] = self.core.compile_model(model, 'CPU', self.config)
+        return self._compiled[batch]
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(inputs, dtype=np.float32)
+        compiled = self._compiled_for(x.shape[0])
+        return np.asarray(compiled(x)[0], dtype=np.float32)
