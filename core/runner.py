@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from .env import setup_env
+from .env import describe_env, num_threads, setup_env
 
 setup_env()  # before mindspore is imported (see env.py)
 
@@ -106,8 +106,8 @@ class Runner:
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         if ms.get_context('device_target') != self.device:  # may be set once per process
             ms.set_device(self.device)
-        if env_cfg.get('num_threads'):
-            ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
+        if self.device == 'CPU' or env_cfg.get('num_threads'):  # config > SBPOSE_NUM_THREADS > CPUs
+            ms.set_context(runtime_num_threads=int(env_cfg.get('num_threads') or num_threads()))
         _check_number('seed', self.cfg.get('seed', 0))
         self.seed = int(self.cfg.get('seed', 0))
         ms.set_seed(self.seed)
@@ -122,7 +122,8 @@ class Runner:
                          f'inference={"compiled" if self.jit_inference else "PyNative"} '
                          f'runtime_num_threads={ms.get_context("runtime_num_threads")} '
                          f'ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "<unset>")} '
-                         f'world_size={self.world_size} rank={self.rank} seed={self.seed}')
+                         f'world_size={self.world_size} rank={self.rank} seed={self.seed}'
+                         + (f' | {describe_env()}' if self.device == 'CPU' else ''))
         if dist.is_main_process():
             name = Path(self.cfg.filename).name if self.cfg.filename else 'config.py'
             self.cfg.dump(Path(self.work_dir) / name)

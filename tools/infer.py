@@ -34,7 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='Without --bboxes each image (or video frame) is one person box.')
     p.add_argument('--config', required=True, help='config file')
-    p.add_argument('--ckpt', required=True, help='model checkpoint')
+    p.add_argument('--ckpt', required=True,
+                   help='model checkpoint (.ckpt); with --backend onnxruntime/openvino the .onnx '
+                        'of tools/export.py --format onnx')
     p.add_argument('--input', required=True, help='an image, a folder of images, or a video')
     p.add_argument('--bboxes', metavar='DET_JSON',
                    help='person detections in the official COCO detection schema: a JSON list of '
@@ -47,6 +49,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--kpt-thr', type=float, default=0.3, help='draw joints scoring at least this')
     p.add_argument('--out-dir', default='infer_out', help='output folder (default infer_out)')
     p.add_argument('--device', default='CPU')
+    p.add_argument('--backend', default='mindspore',
+                   help='inference backend: mindspore (default), onnxruntime, openvino '
+                        '(sbplugins.backends; any name registered under sbpose.backends)')
+    p.add_argument('--precision', default=None,
+                   help="backend precision: fp32; openvino also bf16 (default: the backend's)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. model.test_cfg.flip_test=False')
     return p.parse_args(argv)
@@ -176,7 +183,8 @@ def main(argv=None) -> int:
     detections = load_detections(args.bboxes, args.det_score_thr) if args.bboxes else None
 
     from sbplugins.apis import init_model
-    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options)
+    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options,
+                       backend=args.backend, precision=args.precision)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if is_video:

@@ -1,21 +1,13 @@
 """The backend contract and its builder."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from sbcore.env import cpu_threads
 from sbcore.errors import ConfigError, MissingFileError
-
-
-def cpu_threads() -> int:
-    """CPUs this process may run on (the affinity mask, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 class InferenceBackend:
