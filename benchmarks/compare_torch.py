@@ -10,7 +10,7 @@ times. Alternating this way lets the ratio survive load from other processes on 
 each contender sees the same background. Reported: median seconds per call, images per second,
 ratio to PyTorch, peak resident memory of each worker, the load average before and after.
 
-PyTorch runs with its own defaults (the worker drops the project's ``ONEDNN_MAX_CPU_ISA=AVX2``
+PyTorch runs with its own defaults (the worker sets ``ONEDNN_MAX_CPU_ISA=ALL``, oneDNN's no-limit value, instead of the project's AVX2 cap
 unless ``--torch-isa`` sets one) and ``torch.set_num_threads(--threads)``; MindSpore workers get
 ``runtime_num_threads=--threads`` unless ``--ms-threads`` says otherwise.
 """
@@ -42,15 +42,19 @@ def _torch_callable(spec: dict) -> Callable[[], object]:
         spec['num_joints']
     rng = np.random.default_rng(0)
     inputs = torch.from_numpy(rng.standard_normal((n, 3, h, w), dtype=np.float32))
+    device = 'cuda' if spec.get('device') == 'GPU' else 'cpu'
+    model, inputs = model.to(device), inputs.to(device)
     memory_format = torch.channels_last if spec.get('channels_last') else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     inputs = inputs.contiguous(memory_format=memory_format)
     # bf16: CPU autocast (convolutions and matmuls in bf16, AMX/AVX512-BF16 where present)
-    autocast = (lambda: torch.autocast('cpu', dtype=torch.bfloat16)) if spec.get('bf16') else \
-        (lambda: __import__('contextlib').nullcontext())
+    # amp: fp16 autocast on CUDA
+    dtype = torch.float16 if spec.get('amp') else torch.bfloat16
+    autocast = (lambda: torch.autocast(device, dtype=dtype)) \
+        if spec.get('bf16') or spec.get('amp') else (lambda: __import__('contextlib').nullcontext())
     if spec['mode'] == 'train':
-        heatmaps = torch.from_numpy(rng.random((n, k, hh, hw), dtype=np.float32))
-        weights = torch.ones(n, k, 1, 1)
+        heatmaps = torch.from_numpy(rng.random((n, k, hh, hw), dtype=np.float32)).to(device)
+        weights = torch.ones(n, k, 1, 1, device=device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.train()
 
@@ -70,7 +74,7 @@ def _torch_callable(spec: dict) -> Callable[[], object]:
 
     def infer():
         with torch.inference_mode(), autocast():
-            return model(both).float().numpy()
+            return model(both).float().cpu().numpy()
     return infer
 
 
@@ -86,6 +90,9 @@ def _backend_callable(spec: dict) -> Callable[[], object]:
 
 def _ms_callable(spec: dict) -> Callable[[], object]:
     from benchmarks import ms_steps
+    if spec.get('device') == 'GPU':
+        import mindspore
+        mindspore.set_device('GPU')
     ms_steps.apply_context(num_threads=spec.get('ms_threads'), inter_op=spec.get('inter_op'),
                            graph_kernel=spec.get('graph_kernel'))
     cfg = ms_steps.load_config(spec['config'], spec.get('cfg_options'))
@@ -156,8 +163,11 @@ class Worker:
 def worker_env(framework: str, args: argparse.Namespace) -> Dict[str, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO_ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
-    if framework in ('torch', 'backend'):  # their own oneDNN/MLAS: no MindSpore cap
-        env.pop('ONEDNN_MAX_CPU_ISA', None)
+    if framework in ('torch', 'backend'):
+        # their own oneDNN/MLAS, without MindSpore's cap: 'ALL' is oneDNN's "no limit", and a
+        # set value keeps sbcore (imported by the worker for its helpers) from capping at AVX2.
+        # (Before this, PyTorch workers ran capped at AVX2: bf16 fell to a reference kernel.)
+        env['ONEDNN_MAX_CPU_ISA'] = 'ALL'
         if args.torch_isa:
             env['ONEDNN_MAX_CPU_ISA'] = args.torch_isa
     if args.omp_threads:
@@ -173,6 +183,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--mode', choices=['train', 'infer', 'infer-flip'], default='train')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--rounds', type=int, default=5, help='alternations of the contenders')
+    p.add_argument('--device', choices=['CPU', 'GPU'], default='CPU',
+                   help='GPU: PyTorch on CUDA and MindSpore on GPU (benchmarks/gpu_check.py)')
     p.add_argument('--iters', type=int, default=2, help='timed calls per contender per round')
     p.add_argument('--warmup', type=int, default=2, help='untimed calls (compilation) first')
     p.add_argument('--threads', type=int, default=os.cpu_count())
@@ -187,8 +199,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--torch-variants', nargs='+', default=['default'],
                    help='PyTorch contenders: default, optionally with @threads=N, @isa=AVX2 '
                         '(ONEDNN_MAX_CPU_ISA), @omp_wait=PASSIVE (OMP_WAIT_POLICY), @bf16=1 '
-                        '(CPU autocast to bfloat16) or @channels_last=1; the first is the '
-                        'reference of the ratios')
+                        '(CPU autocast to bfloat16), @amp=1 (fp16 autocast, CUDA) or '
+                        '@channels_last=1; the first is the reference of the ratios')
     p.add_argument('--backends', nargs='*', default=[],
                    help='exported-model contenders (inference modes): onnxruntime, openvino, '
                         'optionally with @precision=bf16, e.g. openvino@precision=bf16; the '
@@ -213,11 +225,11 @@ def parse_torch_variant(text: str, args: argparse.Namespace) -> Tuple[dict, Dict
             env['ONEDNN_MAX_CPU_ISA'] = value
         elif key == 'omp_wait':
             env['OMP_WAIT_POLICY'] = value
-        elif key in ('bf16', 'channels_last'):
+        elif key in ('bf16', 'channels_last', 'amp'):
             spec[key] = bool(int(value))
         else:
             raise ValueError(f'--torch-variants {text!r}: unknown setting {key!r}; known: '
-                             f'threads, isa, omp_wait, bf16, channels_last')
+                             f'threads, isa, omp_wait, bf16, channels_last, amp')
     return spec, env
 
 
@@ -257,7 +269,7 @@ def main(argv=None) -> dict:
     from sbcore.config import parse_value
     options = {k: parse_value(v) for k, v in (kv.split('=', 1) for kv in args.cfg_options)}
     geometry = model_geometry(args.config, options)
-    base = dict(config=args.config, cfg_options=options, mode=args.mode,
+    base = dict(config=args.config, cfg_options=options, mode=args.mode, device=args.device,
                 batch_size=args.batch_size, threads=args.threads, warmup=args.warmup, **geometry)
     ms_threads = args.threads if args.ms_threads is None else args.ms_threads
     contenders, envs = {}, {}
