@@ -47,10 +47,22 @@ ENTRY_POINTS = {
     'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
     ],
+    'sbpose.detectors': [
+        'BoxFileDetector = sbplugins.detectors.box_file:BoxFileDetector',
+        'OpenCVPeopleDetector = sbplugins.detectors.opencv_hog:OpenCVPeopleDetector',
+        'OnnxDetector = sbplugins.detectors.onnx_detector:OnnxDetector',
+    ],
+    'sbpose.trackers': [
+        'FlowPoseTracker = sbplugins.tracking.pose_tracker:FlowPoseTracker',
+        'OKSTracker = sbplugins.tracking.pose_tracker:OKSTracker',
+        'IoUTracker = sbplugins.tracking.pose_tracker:IoUTracker',
+        'PoseTracker = sbplugins.tracking.pose_tracker:PoseTracker',
+    ],
     'sbcore.datasets': [
         'CocoDataset = sbplugins.datasets.coco:CocoDataset',
         'MpiiDataset = sbplugins.datasets.mpii:MpiiDataset',
         'SyntheticCocoDataset = sbplugins.datasets.synthetic:SyntheticCocoDataset',
+        'PoseTrack18Dataset = sbplugins.datasets.posetrack18:PoseTrack18Dataset',
     ],
     'sbcore.transforms': [
         'LoadImage = sbplugins.transforms.loading:LoadImage',
@@ -79,7 +91,7 @@ setup(
     packages=['sbcore', 'sbcore.hooks', 'sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
                                        'transforms', 'metrics', 'estimators', 'utils', 'backends',
-                                       'datasets.metainfo')
+                                       'datasets.metainfo', 'detectors', 'tracking')
     ],
     install_requires=[
         'mindspore==2.10.0',
@@ -91,13 +103,18 @@ setup(
         'entrypoints>=0.4',
         'matplotlib>=3.5',
         'scipy>=1.7',  # MPII's official head boxes (gt_valid.mat)
+        # PoseTrack's per-joint MOTA (tools/eval_tracking.py); 1.4 works with numpy<2 and pandas 2
+        'motmetrics>=1.4',
+        'pandas>=1.3,<3',
     ],
     extras_require={
         # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.
         'torch': ['torch==2.13.0'],
-        # Deployment: ONNX export (tools/export.py --format onnx) and the exported-model backends
-        # (init_model(backend='onnxruntime'|'openvino'), tools/infer.py --backend).
+        # Deployment: ONNX export (tools/export.py --format onnx), the exported-model backends
+        # (init_model(backend='onnxruntime'|'openvino'), tools/infer.py --backend) and
+        # OnnxDetector (a person detector exported to ONNX).
         'deploy': DEPLOY,
+        'onnx': DEPLOY,
         'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'] + DEPLOY,
     },
     entry_points=ENTRY_POINTS,

@@ -8,6 +8,7 @@ from typing import List, Tuple
 
 import entrypoints
 
+from .cli import add_debug_argument, run_tool
 from .registries import REGISTRIES_GROUP, all_registries
 from .registry import discover
 
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest='command', required=True)
     p = sub.add_parser('plugins', help='list discovered plugins (group, name, distribution, target)')
     p.add_argument('--group', default='', help='only groups containing this text')
+    add_debug_argument(p)
     args = parser.parse_args(argv)
     if args.command == 'plugins':
         return list_plugins(args.group)
@@ -65,4 +67,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main, prog='python -m sbcore'))

@@ -1,13 +1,20 @@
-"""Checkpoint files: atomic writes, validated loads, finding the latest good one.
+"""Checkpoint files: atomic writes, validated and checksummed loads, finding the latest good one.
 
 A checkpoint is a MindSpore ``.ckpt`` (protobuf, no pickle) holding named arrays plus one JSON
 string ``sbpose_meta`` (epoch, iteration, random state, hook state...), which MindSpore appends
 last, and a first record ``sbpose_num_arrays``: a file cut at a record boundary still parses, and
 the count written first is what tells it is incomplete (without it such a file would load as a
-plain checkpoint with fewer arrays and no meta). It is written to a
-temporary folder inside the work directory, flushed to disk, then renamed into place, so a
-half-written file is never seen under a checkpoint name. ``last_checkpoint`` (a text file, also
-replaced atomically) names the newest one.
+plain checkpoint with fewer arrays and no meta).
+
+Checksums: MindSpore's format has none, so a flipped bit inside an array's data loads silently.
+The meta holds the CRC-32 of every array's bytes (``array_crc32``, as written by MindSpore) and
+the first record holds, after the count, the CRC-32 of the meta text itself; a load recomputes
+them and names the array (or the meta) that differs. Files without them (plain MindSpore
+checkpoints, older sbpose files) load unchecked.
+
+It is written to a temporary folder inside the work directory, flushed to disk, then renamed
+into place, so a half-written file is never seen under a checkpoint name. ``last_checkpoint``
+(a text file, also replaced atomically) names the newest one.
 """
 from __future__ import annotations
 
@@ -16,19 +23,28 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from .errors import CheckpointError
+
 META_KEY = 'sbpose_meta'
-COUNT_KEY = 'sbpose_num_arrays'  # first record: how many arrays follow
+COUNT_KEY = 'sbpose_num_arrays'  # first record: [how many arrays follow, CRC-32 of the meta text]
+CRC_KEY = 'array_crc32'  # in the meta: {array name: CRC-32 of its bytes}
 POINTER = 'last_checkpoint'
 _EPOCH_RE = re.compile(r'^epoch_(\d+)\.ckpt$')
 
+__all__ = ['CheckpointError', 'save_checkpoint', 'load_checkpoint', 'find_latest_checkpoint',
+           'check_state_dict', 'assign_state', 'load_weights', 'atomic_write_text']
 
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt, or does not match the model; the message says which."""
+
+def crc32(array: np.ndarray) -> int:
+    """CRC-32 of an array's bytes in C order (zlib's; ~1 GB/s, 0.4 s for a ResNet-50 training
+    checkpoint with Adam moments)."""
+    return zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
 def _fsync_file(path: Union[str, Path]) -> None:
@@ -66,21 +82,29 @@ def save_checkpoint(path: Union[str, Path], arrays: Dict[str, np.ndarray], meta:
     if reserved:
         raise CheckpointError(f'could not save checkpoint {path}: array name(s) {reserved} are '
                               f'reserved for the checkpoint format')
-    try:
-        meta_text = json.dumps(dict(meta, num_arrays=len(arrays)))
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f'could not save checkpoint {path}: its meta is not JSON-able '
-                              f'({exc}); meta keys: {sorted(meta)}') from exc
+    if CRC_KEY in meta:
+        raise CheckpointError(f'could not save checkpoint {path}: meta key {CRC_KEY!r} is '
+                              f'reserved for the checkpoint format')
     tmp_dir = None
     try:
+        tensors = {k: ms.Tensor(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        # the checksum of what MindSpore will write (its dtype), not of the caller's array
+        checksums = {k: crc32(t.asnumpy()) for k, t in tensors.items()}
+        try:
+            meta_text = json.dumps(dict(meta, num_arrays=len(arrays), **{CRC_KEY: checksums}))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f'could not save checkpoint {path}: its meta is not JSON-able '
+                                  f'({exc}); meta keys: {sorted(meta)}') from exc
+        header = np.array([len(arrays), zlib.crc32(meta_text.encode())], np.int64)
         tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix='.saving-')
         tmp = os.path.join(tmp_dir, path.name)
-        params = [{'name': COUNT_KEY, 'data': ms.Tensor(np.array([len(arrays)], np.int64))}]
-        params += [{'name': k, 'data': ms.Tensor(np.ascontiguousarray(v))}
-                   for k, v in arrays.items()]
+        params = [{'name': COUNT_KEY, 'data': ms.Tensor(header)}]
+        params += [{'name': k, 'data': t} for k, t in tensors.items()]
         ms.save_checkpoint(params, tmp, append_dict={META_KEY: meta_text})
         _fsync_file(tmp)
         os.replace(tmp, path)
+    except CheckpointError:
+        raise
     except Exception as exc:  # MindSpore wraps I/O errors in RuntimeError, bad dtypes in TypeError
         raise CheckpointError(f'could not save checkpoint {path}: '
                               f'{type(exc).__name__}: {exc}') from exc
@@ -94,7 +118,8 @@ def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict
     """Read a checkpoint: ``(arrays, meta)``. ``meta`` is ``{}`` for a plain MindSpore checkpoint.
 
     Raises:
-        CheckpointError: the file is missing, unreadable, truncated or inconsistent.
+        CheckpointError: the file is missing, unreadable, truncated, inconsistent, or an array
+            or the meta fails its checksum.
     """
     import mindspore as ms
     path = Path(path)
@@ -107,11 +132,16 @@ def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict
                               f'{type(exc).__name__}: {exc}') from exc
     meta: dict = {}
     arrays: Dict[str, np.ndarray] = {}
-    written_count = None
+    written_count = meta_crc = None
     for name, value in raw.items():
         if name == COUNT_KEY:
-            written_count = int(value.asnumpy().reshape(-1)[0])
+            header = value.asnumpy().reshape(-1)
+            written_count = int(header[0])
+            meta_crc = int(header[1]) if header.size > 1 else None
         elif name == META_KEY:
+            if meta_crc is not None and zlib.crc32(value.encode()) != meta_crc:
+                raise CheckpointError(f'checkpoint {path}: its {META_KEY} record fails its '
+                                      f'checksum: the file is corrupt')
             try:
                 meta = json.loads(value)
             except (TypeError, ValueError) as exc:
@@ -127,7 +157,25 @@ def load_checkpoint(path: Union[str, Path]) -> Tuple[Dict[str, np.ndarray], dict
     if expected is not None and expected != len(arrays):
         raise CheckpointError(f'checkpoint {path} holds {len(arrays)} arrays but was written with '
                               f'{expected}: the file is incomplete')
+    verify_checksums(path, arrays, meta.pop(CRC_KEY, None))
     return arrays, meta
+
+
+def verify_checksums(path: Union[str, Path], arrays: Dict[str, np.ndarray],
+                     checksums: Optional[Dict[str, int]]) -> None:
+    """Compare every array with the CRC-32 recorded when it was saved (nothing to compare for
+    files saved without them); raise naming the arrays that differ."""
+    if checksums is None:
+        return
+    unnamed = sorted(set(arrays) ^ set(checksums))
+    if unnamed:
+        raise CheckpointError(f'checkpoint {path}: array names {unnamed[:5]} differ from those it '
+                              f'was written with: the file is corrupt')
+    bad = [name for name, array in arrays.items() if crc32(array) != int(checksums[name])]
+    if bad:
+        shown = ', '.join(repr(n) for n in bad[:5]) + (f' ... ({len(bad)} in all)' if len(bad) > 5 else '')
+        raise CheckpointError(f'checkpoint {path}: array {shown} fails its CRC-32 checksum (the '
+                              f'data changed after it was written): the file is corrupt')
 
 
 def write_pointer(work_dir: Union[str, Path], ckpt_path: Union[str, Path]) -> None:

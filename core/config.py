@@ -30,15 +30,13 @@ from typing import (Any, Dict, ItemsView, Iterator, KeysView, List, Optional, Se
 import addict
 from yapf.yapflib.yapf_api import FormatCode
 
+from .errors import ConfigError  # a config file or override could not be read
+
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
 YAPF_STYLE = dict(based_on_style='pep8', column_limit=100)
 
 PathLike = Union[str, os.PathLike]
-
-
-class ConfigError(ValueError):
-    """A config file or override could not be read; the message names the file/key and why."""
 
 
 class ConfigDict(addict.Dict):

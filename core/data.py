@@ -6,6 +6,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from .errors import ConfigError, DataError
+
 from .registries import TRANSFORMS
 
 
@@ -22,7 +24,7 @@ class Compose:
             if isinstance(t, dict):
                 t = TRANSFORMS.build(t)
             if not callable(t):
-                raise TypeError(f'pipeline step {i} must be a dict with "type" or a callable, got {t!r}')
+                raise ConfigError(f'pipeline step {i} must be a dict with "type" or a callable, got {t!r}')
             self.transforms.append(t)
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
@@ -98,8 +100,8 @@ class _EpochBatches:
         except ValueError as err:  # samples of one batch must share shapes
             shapes = {k: sorted({tuple(np.shape(r[j])) for r in rows}) for j, k in enumerate(self.keys)}
             uneven = {k: v for k, v in shapes.items() if len(v) > 1}
-            raise ValueError(f'{type(self.dataset).__name__}: samples of one batch differ in '
-                             f'shape: {uneven}') from err
+            raise DataError(f'{type(self.dataset).__name__}: samples of one batch differ in '
+                            f'shape: {uneven}') from err
 
 
 class DataLoader:
@@ -120,9 +122,9 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int, shuffle: bool = True, num_workers: int = 2,
                  drop_last: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1):
         if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+            raise ConfigError(f'batch_size must be >= 1, got {batch_size}')
         if len(dataset) == 0:
-            raise ValueError(f'dataset {type(dataset).__name__} is empty')
+            raise DataError(f'dataset {type(dataset).__name__} is empty')
         self.dataset = dataset
         self.batch_size = batch_size
         # MindSpore refuses more parallel workers than CPUs; recipes written for 8-core hosts
@@ -171,10 +173,10 @@ def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,
     known = {'dataset', 'batch_size', 'num_workers', 'shuffle', 'drop_last'}
     unknown = sorted(set(cfg) - known)
     if unknown:
-        raise ValueError(f'dataloader config: unknown key(s) {", ".join(unknown)}; '
-                         f'known: {", ".join(sorted(known))}')
+        raise ConfigError(f'dataloader config: unknown key(s) {", ".join(unknown)}; '
+                          f'known: {", ".join(sorted(known))}')
     if 'dataset' not in cfg or 'batch_size' not in cfg:
-        raise ValueError('dataloader config needs "dataset" and "batch_size"')
+        raise ConfigError('dataloader config needs "dataset" and "batch_size"')
     dataset = cfg['dataset']
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)

@@ -1,7 +1,8 @@
 """Distributed helpers over MindSpore's collective communication (HCCL, NCCL, or MCCL on CPU).
 
 Launch with ``msrun`` (``tools/dist_train.sh`` / ``python -m sbcore.launch`` wrap it) or
-``mpirun``: one process per device, each calling :func:`init_dist`. Without a launcher everything
+``mpirun`` (``launcher='mpi'``: ``core/mpi.py`` maps OpenMPI's ranks onto MindSpore's dynamic
+cluster): one process per device, each calling :func:`init_dist`. Without a launcher everything
 here degrades to a single process (rank 0 of 1).
 
 Gradients are averaged once: the runner's ``nn.DistributedGradReducer(mean=True, degree=N)``
@@ -17,6 +18,9 @@ from typing import Any, List
 
 import numpy as np
 
+from . import mpi
+from .errors import ConfigError
+
 _STATE = {'initialized': False, 'rank': 0, 'world_size': 1}
 RANK_LINE_PREFIX = 'sbcore.dist: initialised'
 # Devices whose MindSpore 2.10 SyncBatchNorm kernel exists (its docs list Ascend only; on CPU it
@@ -31,21 +35,35 @@ def init_dist(launcher: str = 'none') -> None:
     training step (``nn.DistributedGradReducer``).
     """
     if launcher not in ('none', 'msrun', 'mpi'):
-        raise ValueError(f'launcher must be one of none, msrun, mpi; got {launcher!r}')
+        raise ConfigError(f'launcher must be one of none, msrun, mpi; got {launcher!r}')
     if launcher == 'none' or _STATE['initialized']:
         return
     if launcher == 'msrun' and not launched_by_msrun():
         # init() needs the scheduler and the MS_* variables that msrun provides
-        raise RuntimeError('launcher=msrun, but this process was not started by msrun (MS_ROLE / '
-                           'MS_WORKER_NUM are unset). Start it with tools/dist_train.sh CONFIG N, '
-                           'python -m sbcore.launch --nproc N ..., or msrun; or use launcher=none.')
+        raise ConfigError('launcher=msrun, but this process was not started by msrun (MS_ROLE / '
+                          'MS_WORKER_NUM are unset). Start it with tools/dist_train.sh CONFIG N, '
+                          'python -m sbcore.launch --nproc N ..., or msrun; or use launcher=none.')
+    mpi_info = None
+    if launcher == 'mpi' and not launched_by_msrun():  # MS_* variables set by hand win
+        if not mpi.launched_by_mpirun():
+            raise ConfigError('launcher=mpi, but this process was not started by mpirun '
+                              '(OMPI_COMM_WORLD_RANK is unset). Start it with mpirun -n N python '
+                              'tools/train.py CONFIG --launcher mpi; or use launcher=none.')
+        mpi_info = mpi.setup_dynamic_cluster()
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init
     init()
     _STATE.update(initialized=True, rank=get_rank(), world_size=get_group_size())
+    if mpi_info is not None and (mpi_info['rank'], mpi_info['world_size']) != (
+            _STATE['rank'], _STATE['world_size']):
+        raise RuntimeError(f'mpirun rank {mpi_info["rank"]} of {mpi_info["world_size"]} became '
+                           f'MindSpore rank {_STATE["rank"]} of {_STATE["world_size"]}')
     # One line per worker log: sbcore.launch maps a failed worker's pid to its rank with it.
     print(f'{RANK_LINE_PREFIX} rank {_STATE["rank"]} of {_STATE["world_size"]} pid {os.getpid()}',
           flush=True)
+    if mpi_info is not None and mpi_info['scheduler_log']:
+        print(f'sbcore.mpi: scheduler at {mpi_info["host"]}:{mpi_info["port"]}, its log: '
+              f'{mpi_info["scheduler_log"]}', flush=True)
     ms.reset_auto_parallel_context()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
                                  device_num=_STATE['world_size'])

@@ -26,5 +26,6 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that is truncated, corrupt, or does not fit the model."""
 
 
-class DataError(UserError, ValueError):
-    """A dataset file or annotation that lacks a field or holds a bad value."""
+class DataError(UserError, KeyError, ValueError):
+    """A dataset file or annotation that lacks a field or holds a bad value (a KeyError too:
+    a missing field was one before)."""

@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+from .errors import ConfigError, DataError, MissingFileError
+
 DEFAULT_KEYS = ('loss', 'lr', 'coco/AP')
 
 
 def read_log(path: str) -> List[dict]:
     """The records of a JSON-lines log; a truncated last line (a run killed mid-write) is
     skipped, any other unreadable line is an error naming the file and line."""
+    if not Path(path).is_file():
+        raise MissingFileError(f'log file {path} not found')
     lines = Path(path).read_text().splitlines()
     records = []
     for number, line in enumerate(lines, 1):
@@ -27,10 +31,10 @@ def read_log(path: str) -> List[dict]:
             if number == len(lines):
                 print(f'warning: {path}:{number}: skipping a truncated last line', file=sys.stderr)
                 continue
-            raise ValueError(f'{path}:{number}: not a JSON object: {err}') from err
+            raise DataError(f'{path}:{number}: not a JSON object: {err}') from err
         if not isinstance(record, dict):
-            raise ValueError(f'{path}:{number}: expected a JSON object, '
-                             f'got {type(record).__name__}')
+            raise DataError(f'{path}:{number}: expected a JSON object, '
+                            f'got {type(record).__name__}')
         records.append(record)
     return records
 
@@ -91,7 +95,7 @@ def plot_curve(logs: Sequence[str], keys: Sequence[str], out: str,
     if not any(counts.values()):
         plt.close(fig)
         found = sorted({k for records in all_records.values() for r in records for k in r})
-        raise ValueError(f'none of the keys {list(keys)} is in {list(logs)}; logged keys: {found}')
+        raise ConfigError(f'none of the keys {list(keys)} is in {list(logs)}; logged keys: {found}')
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -6,6 +6,7 @@ from typing import Dict
 import mindspore as ms
 import numpy as np
 
+from .errors import ConfigError
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the message names epoch and iteration."""
@@ -23,9 +24,9 @@ class TrainLoop:
     def __init__(self, runner, max_epochs: int, val_interval: int = 1, val_begin: int = 1,
                  nonfinite_loss: str = 'stop'):
         if nonfinite_loss not in ('stop', 'skip'):
-            raise ValueError(f"train_cfg.nonfinite_loss must be 'stop' or 'skip', got {nonfinite_loss!r}")
+            raise ConfigError(f"train_cfg.nonfinite_loss must be 'stop' or 'skip', got {nonfinite_loss!r}")
         if max_epochs < 1:
-            raise ValueError(f'train_cfg.max_epochs must be >= 1, got {max_epochs}')
+            raise ConfigError(f'train_cfg.max_epochs must be >= 1, got {max_epochs}')
         self.runner = runner
         self.max_epochs = max_epochs
         self.val_interval = val_interval

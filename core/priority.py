@@ -4,6 +4,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Union
 
+from .errors import ConfigError
+
 
 class Priority(IntEnum):
     HIGHEST = 0
@@ -20,15 +22,15 @@ class Priority(IntEnum):
 def get_priority(priority: Union[int, str, Priority]) -> int:
     """An int in [0, 100], a ``Priority`` or a level name ('NORMAL', 'low', ...) -> int."""
     if isinstance(priority, bool):
-        raise TypeError(f'hook priority must be an int in [0, 100] or a level name, got {priority!r}')
+        raise ConfigError(f'hook priority must be an int in [0, 100] or a level name, got {priority!r}')
     if isinstance(priority, int):
         if not 0 <= priority <= 100:
-            raise ValueError(f'hook priority must be in [0, 100], got {priority}')
+            raise ConfigError(f'hook priority must be in [0, 100], got {priority}')
         return int(priority)
     if isinstance(priority, str):
         try:
             return Priority[priority.upper()].value
         except KeyError:
-            raise ValueError(f'unknown hook priority {priority!r}; levels: '
-                             f'{", ".join(p.name for p in Priority)}') from None
-    raise TypeError(f'hook priority must be an int, a str or a Priority, got {type(priority).__name__}')
+            raise ConfigError(f'unknown hook priority {priority!r}; levels: '
+                              f'{", ".join(p.name for p in Priority)}') from None
+    raise ConfigError(f'hook priority must be an int, a str or a Priority, got {type(priority).__name__}')

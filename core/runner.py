@@ -11,7 +11,7 @@ import numbers
 import os
 import random
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .env import describe_env, num_threads, setup_env
 
@@ -25,6 +25,7 @@ from . import checkpoint as ckpt_io  # noqa: E402
 from . import dist  # noqa: E402
 from .config import Config  # noqa: E402
 from .data import DataLoader, build_dataloader  # noqa: E402
+from .errors import ConfigError  # noqa: E402
 from .evaluator import Evaluator  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
 from .logging import get_logger  # noqa: E402
@@ -59,8 +60,8 @@ def _check_keys(where: str, given, known) -> None:
         for k in unknown:
             close = difflib.get_close_matches(k, sorted(known), n=1)
             hints.append(f'{k!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
-        raise KeyError(f'{where}: unknown key(s) {", ".join(hints)}; known keys: '
-                       f'{", ".join(sorted(known))}')
+        raise ConfigError(f'{where}: unknown key(s) {", ".join(hints)}; known keys: '
+                          f'{", ".join(sorted(known))}')
 
 
 def _check_number(where: str, value: Any, integer: bool = True) -> None:
@@ -68,8 +69,8 @@ def _check_number(where: str, value: Any, integer: bool = True) -> None:
     names neither the key nor what was expected; fail here instead."""
     ok = isinstance(value, numbers.Integral if integer else numbers.Real)
     if isinstance(value, bool) or not ok:
-        raise TypeError(f'config: {where} must be {"an integer" if integer else "a number"}, '
-                        f'got {value!r} ({type(value).__name__})')
+        raise ConfigError(f'config: {where} must be {"an integer" if integer else "a number"}, '
+                          f'got {value!r} ({type(value).__name__})')
 
 
 def compile_inference(model: nn.Cell) -> nn.Cell:
@@ -92,7 +93,7 @@ class Runner:
         self.cfg = cfg if isinstance(cfg, Config) else Config(dict(cfg))
         _check_keys('config', self.cfg.keys(), KNOWN_KEYS)
         if not self.cfg.get('work_dir'):
-            raise KeyError('config: work_dir is required (tools/train.py sets work_dirs/<config name>)')
+            raise ConfigError('config: work_dir is required (tools/train.py sets work_dirs/<config name>)')
         self.work_dir = str(Path(self.cfg.work_dir).resolve())
         env_cfg = dict(self.cfg.get('env_cfg') or {})
         _check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
@@ -166,7 +167,7 @@ class Runner:
             priority = c.pop('priority', None)
             hook = HOOKS.build(c)
             if not isinstance(hook, Hook):
-                raise TypeError(f'hook {c["type"]!r} built a {type(hook).__name__}, not a sbcore Hook')
+                raise ConfigError(f'hook {c["type"]!r} built a {type(hook).__name__}, not a sbcore Hook')
             if priority is not None:
                 try:  # validated here, so the error can name the hook
                     get_priority(priority)
@@ -195,7 +196,7 @@ class Runner:
         if key not in self._loaders:
             cfg = self.cfg.get(key)
             if not cfg:
-                raise KeyError(f'config: {key} is required for this run')
+                raise ConfigError(f'config: {key} is required for this run')
             for name in ('batch_size', 'num_workers'):
                 if name in cfg:
                     _check_number(f'{key}.{name}', cfg[name])
@@ -226,7 +227,7 @@ class Runner:
         if key not in self._evaluators:
             cfg = self.cfg.get(key)
             if not cfg:
-                raise KeyError(f'config: {key} is required for this run')
+                raise ConfigError(f'config: {key} is required for this run')
             self._evaluators[key] = Evaluator(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
         return self._evaluators[key]
 
@@ -247,7 +248,7 @@ class Runner:
         optim = dict(self.cfg.get('optim_wrapper') or {})
         _check_keys('optim_wrapper', optim, OPTIM_KEYS)
         if 'optimizer' not in optim:
-            raise KeyError('config: optim_wrapper.optimizer is required for training')
+            raise ConfigError('config: optim_wrapper.optimizer is required for training')
         opt_cfg = dict(optim['optimizer'])
         if 'lr' in opt_cfg:
             _check_number('optim_wrapper.optimizer.lr', opt_cfg['lr'], integer=False)
@@ -335,18 +336,31 @@ class Runner:
             self.logger.info(f'resumed from {path} at epoch {self.epoch}, iteration {self.iter}')
         return meta
 
-    def _load_or_resume(self) -> None:
+    def _checkpoint_to_load(self) -> Tuple[Optional[Union[str, Path]], bool]:
+        """``(path, resume)`` of the checkpoint this run starts from: ``resume`` (a path, or the
+        latest loadable checkpoint of the work dir), else ``load_from``; ``(None, False)``."""
         resume = self.cfg.get('resume', False)
         if resume:
             path = resume if isinstance(resume, str) else ckpt_io.find_latest_checkpoint(
                 self.work_dir, log=self.logger.warning)
-            if path is None:
-                self.logger.info(f'resume: no checkpoint in {self.work_dir}; starting from scratch')
-            else:
-                self.load_checkpoint(path, resume=True)
-                return
-        if self.cfg.get('load_from'):
-            self.load_checkpoint(self.cfg.load_from, resume=False)
+            if path is not None:
+                return path, True
+            self.logger.info(f'resume: no checkpoint in {self.work_dir}; starting from scratch')
+        return self.cfg.get('load_from') or None, False
+
+    def init_weights(self, checkpoint: Optional[Union[str, Path]]) -> None:
+        """The model's own initialisation (``model.init_weights()``, e.g. a pretrained backbone
+        file), unless ``checkpoint`` will supply every weight: loading checks that it holds
+        every parameter, so the ``pretrained`` file is then neither required nor read."""
+        if checkpoint is not None:
+            self.logger.info(f'weights come from {checkpoint}; the model\'s own initialisation '
+                             f'(e.g. a pretrained file) is skipped')
+        elif callable(getattr(self.model, 'init_weights', None)):
+            self.model.init_weights()
+
+    def _load_or_resume(self, checkpoint: Optional[Union[str, Path]], resume: bool) -> None:
+        if checkpoint is not None:
+            self.load_checkpoint(checkpoint, resume=resume)
 
     # entry points ----------------------------------------------------------------------------
     @property
@@ -363,17 +377,19 @@ class Runner:
 
     def train(self) -> nn.Cell:
         if 'max_epochs' not in self.train_cfg:
-            raise KeyError('config: train_cfg.max_epochs is required for training')
+            raise ConfigError('config: train_cfg.max_epochs is required for training')
         for name in ('max_epochs', 'val_interval', 'val_begin'):
             if name in self.train_cfg:
                 _check_number(f'train_cfg.{name}', self.train_cfg[name])
         loop = TrainLoop(self, **self.train_cfg)
+        checkpoint, resume = self._checkpoint_to_load()
+        self.init_weights(checkpoint)  # a missing pretrained file stops the run here
         _ = self.train_dataloader  # builds the dataset and sets model.dataset_meta before anything runs
         if self.has_val and loop.val_interval > 0:  # a bad val config fails now, not after an epoch
             _ = self.val_dataloader, self.val_evaluator
         self._build_optimizer()
         self.call_hook('before_run')
-        self._load_or_resume()
+        self._load_or_resume(checkpoint, resume)
         try:
             loop.run()
         finally:
@@ -384,10 +400,11 @@ class Runner:
         return EvalLoop(self, 'val').run()
 
     def test(self) -> Dict[str, float]:
-        """Evaluate ``load_from`` weights on the test data."""
+        """Evaluate ``load_from`` weights on the test data (the model's own initialisation, e.g.
+        its pretrained file, only without ``load_from``)."""
+        self.init_weights(self.cfg.get('load_from') or None)
         self.call_hook('before_run')
-        if self.cfg.get('load_from'):
-            self.load_checkpoint(self.cfg.load_from, resume=False)
+        self._load_or_resume(self.cfg.get('load_from') or None, False)
         try:
             return EvalLoop(self, 'test').run()
         finally:

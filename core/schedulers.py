@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from .errors import ConfigError
+
 
 class Scheduler:
     """Base: ``factor(step)`` on ``[begin, end)``; outside it the scheduler keeps its edge value."""
@@ -16,12 +18,12 @@ class Scheduler:
     def __init__(self, by_epoch: bool = True, begin: int = 0, end: int = 10**12):
         name = type(self).__name__
         if not isinstance(by_epoch, bool):
-            raise TypeError(f'{name}: by_epoch must be True or False, got {by_epoch!r}')
+            raise ConfigError(f'{name}: by_epoch must be True or False, got {by_epoch!r}')
         for key, value in (('begin', begin), ('end', end)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f'{name}: {key} must be an int >= 0, got {value!r}')
+                raise ConfigError(f'{name}: {key} must be an int >= 0, got {value!r}')
         if end <= begin:
-            raise ValueError(f'{name}: end ({end}) must be greater than begin ({begin})')
+            raise ConfigError(f'{name}: end ({end}) must be greater than begin ({begin})')
         self.by_epoch = by_epoch
         self.begin = begin
         self.end = end
@@ -45,7 +47,7 @@ class LinearLR(Scheduler):
         super().__init__(by_epoch, begin, end)
         for key, value in (('start_factor', start_factor), ('end_factor', end_factor)):
             if not 0 <= value <= 1:  # as MMEngine: a warm-up factor, not a multiplier above 1
-                raise ValueError(f'LinearLR: {key} must be in [0, 1], got {value!r}')
+                raise ConfigError(f'LinearLR: {key} must be in [0, 1], got {value!r}')
         self.start_factor = start_factor
         self.end_factor = end_factor
 
@@ -62,10 +64,10 @@ class MultiStepLR(Scheduler):
         super().__init__(by_epoch, begin, end)
         if isinstance(milestones, (int, str)) or not all(
                 isinstance(m, int) and not isinstance(m, bool) and m >= 0 for m in milestones):
-            raise ValueError(f'MultiStepLR: milestones must be a list of ints >= 0 (absolute '
-                             f'{"epochs" if by_epoch else "iterations"}), got {milestones!r}')
+            raise ConfigError(f'MultiStepLR: milestones must be a list of ints >= 0 (absolute '
+                              f'{"epochs" if by_epoch else "iterations"}), got {milestones!r}')
         if not gamma > 0:
-            raise ValueError(f'MultiStepLR: gamma must be > 0, got {gamma!r}')
+            raise ConfigError(f'MultiStepLR: gamma must be > 0, got {gamma!r}')
         self.milestones = sorted(milestones)
         self.gamma = gamma
 
@@ -81,8 +83,8 @@ class CosineAnnealingLR(Scheduler):
                  end: int = 100):
         super().__init__(by_epoch, begin, end)
         if not 0 <= eta_min_ratio <= 1:
-            raise ValueError(f'CosineAnnealingLR: eta_min_ratio must be in [0, 1], '
-                             f'got {eta_min_ratio!r}')
+            raise ConfigError(f'CosineAnnealingLR: eta_min_ratio must be in [0, 1], '
+                              f'got {eta_min_ratio!r}')
         self.eta_min_ratio = eta_min_ratio
 
     def _factor(self, t: int) -> float:

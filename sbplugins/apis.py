@@ -2,6 +2,7 @@
 
     model = init_model('configs/simple_baseline/coco/res50_256x192.py', 'sb_r50.ckpt')
     persons = inference_topdown(model, 'image.jpg', bboxes=np.array([[x, y, w, h], ...]))
+    persons = inference_topdown(model, 'image.jpg')  # boxes from the config's ``detector``
 
 The image and boxes go through the config's test-mode pipeline (GetBBoxCenterScale,
 TopdownAffine, PackPoseInputs), so inference sees exactly the crops evaluation sees, and
@@ -10,6 +11,7 @@ TopdownAffine, PackPoseInputs), so inference sees exactly the crops evaluation s
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -26,6 +28,7 @@ from sbcore.runner import compile_inference
 
 from sbplugins.backends import build_backend
 from sbplugins.datasets.dataset_info import build_metainfo
+from sbplugins.detectors import build_detector
 from sbplugins.transforms.loading import LoadImage
 
 # Config keys searched, in order, for the inference pipeline and the dataset info.
@@ -72,7 +75,7 @@ def load_model_weights(model: nn.Cell, path: str) -> dict:
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
                cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True,
                backend: str = 'mindspore', precision: Optional[str] = None,
-               num_threads: Optional[int] = None) -> nn.Cell:
+               num_threads: Optional[int] = None, detector: Any = None) -> nn.Cell:
     """Build the config's model for inference, run by MindSpore or by an exported-model backend.
 
     Args:
@@ -90,10 +93,13 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
             the flip test stays in ``predict_heatmaps``). See ``sbplugins.backends``.
         precision: the backend's precision ('fp32'; OpenVINO also 'bf16'); None: its default.
         num_threads: backend threads (None: every CPU of the process).
+        detector: the person detector ``inference_topdown`` uses when given no boxes: a detector
+            config ``dict(type=...)`` or object; None takes the config's ``detector`` (if any).
 
     Returns:
-        The model in eval mode, with ``dataset_meta`` from the config's dataset info and ``cfg``
-        (the merged config, used by ``inference_topdown`` for the pipeline).
+        The model in eval mode, with ``dataset_meta`` from the config's dataset info, ``cfg``
+        (the merged config, used by ``inference_topdown`` for the pipeline) and ``detector``
+        (a ``sbplugins.detectors`` detector, or None).
     """
     cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
     if not isinstance(cfg, Config):
@@ -108,17 +114,20 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if exported and checkpoint is None:
         raise ConfigError(f'init_model: backend {backend!r} runs an exported model file; pass '
                           f'it as checkpoint (tools/export.py --format onnx writes one)')
-    if checkpoint is not None:
-        model_cfg['pretrained'] = None
     model = MODELS.build(model_cfg)
+    if checkpoint is not None and not exported:  # every weight (checked): no pretrained read
+        load_model_weights(model, checkpoint)
+    elif checkpoint is None and callable(getattr(model, 'init_weights', None)):
+        model.init_weights()
     model.set_train(False)
     model.dataset_meta = dataset_meta_from_config(cfg)
     model.cfg = cfg
+    if detector is None and cfg.get('detector'):
+        detector = cfg.detector.to_dict() if hasattr(cfg.detector, 'to_dict') else dict(cfg.detector)
+    model.detector = build_detector(detector) if detector is not None else None
     if exported:  # the cell keeps preprocessing, flip test and decoding; the backend the network
         model.inference_backend = build_backend(backend, checkpoint, precision, num_threads)
         return model
-    if checkpoint is not None:
-        load_model_weights(model, checkpoint)
     if jit:
         compile_inference(model)
     return model
@@ -155,14 +164,19 @@ def _padded_batch_size(n: int, batch_size: int) -> int:
 def inference_topdown(model: nn.Cell, image: Union[str, np.ndarray],
                       bboxes: Optional[np.ndarray] = None,
                       bbox_scores: Optional[Sequence[float]] = None,
-                      batch_size: int = 16) -> List[Dict[str, Any]]:
+                      batch_size: int = 16,
+                      frame_info: Optional[dict] = None) -> List[Dict[str, Any]]:
     """Keypoints of the persons in ``bboxes`` (one top-down crop each).
 
     Args:
         model: a model from ``init_model`` (needs ``cfg`` and ``dataset_meta``).
         image: an image file or an (H, W, 3) uint8 BGR array.
-        bboxes: (N, 4) xywh person boxes in image pixels; None: the whole image is one box.
+        bboxes: (N, 4) xywh person boxes in image pixels; None: the boxes of ``model.detector``
+            (the config's ``detector``), or, without one, the whole image as one box (with a
+            warning).
         bbox_scores: (N,) detection scores (1.0 when None).
+        frame_info: passed to the detector (``file_name``, ``frame_index``, ``image_id``), for
+            detectors that look boxes up in a file.
         batch_size: crops per forward pass. A smaller last batch is padded to the next power of
             two, so a compiled model sees at most log2(batch_size) + 1 shapes (each compiles once).
 
@@ -175,7 +189,11 @@ def inference_topdown(model: nn.Cell, image: Union[str, np.ndarray],
         raise AttributeError('inference_topdown: model has no "cfg"; build it with init_model')
     img = _read_image(image)
     height, width = img.shape[:2]
-    if bboxes is None:
+    if bboxes is None and getattr(model, 'detector', None) is not None:
+        bboxes, bbox_scores = model.detector.detect(img, frame_info)
+    elif bboxes is None:
+        warnings.warn('inference_topdown: no boxes given and no "detector" in the config: the '
+                      'whole image is taken as one person box', stacklevel=2)
         bboxes = np.array([[0, 0, width, height]], np.float32)
     bboxes = np.asarray(bboxes, np.float32)
     if bboxes.ndim != 2 or bboxes.shape[1] != 4:

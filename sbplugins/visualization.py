@@ -36,20 +36,34 @@ def _put_text(canvas: np.ndarray, text: str, origin: Tuple[int, int], font_scale
                     cv2.LINE_AA)
 
 
+def track_color(track_id: int) -> Tuple[int, int, int]:
+    """A BGR colour per track ID: golden-ratio steps around the hue circle, so consecutive IDs
+    differ strongly and an ID keeps its colour for the whole video."""
+    hue = int((int(track_id) * 0.618033988749895 % 1.0) * 180)
+    hsv = np.uint8([[[hue, 220, 255]]])
+    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
 def draw_poses(image: np.ndarray, results: Sequence[Dict[str, Any]], dataset_meta: dict,
-               kpt_thr: float = 0.3, show_scores: bool = True,
+               kpt_thr: float = 0.3, show_scores: bool = False,
                draw_bbox: bool = True) -> np.ndarray:
     """Draw boxes, limbs and joints of each person on a copy of ``image``.
+
+    A person with a ``track_id`` is drawn in its track's colour (``track_color``: box and limbs;
+    joints keep the dataset's colours) with the ID written once, at its box's top-left corner.
+    Scores are written only when asked (``show_scores``): in a crowd they bury the picture.
 
     Args:
         image: (H, W, 3) uint8 BGR.
         results: per person ``keypoints`` (K, 2) image pixels, ``keypoint_scores`` (K,), and
-            optionally ``bbox`` (4,) xywh and ``bbox_score`` (as from ``inference_topdown``).
+            optionally ``bbox`` (4,) xywh, ``bbox_score`` and ``track_id`` (as from
+            ``inference_topdown`` and the trackers).
         dataset_meta: dataset meta with ``skeleton_links``, ``skeleton_link_colors`` (L, 3) RGB and
             ``keypoint_colors`` (K, 3) RGB.
         kpt_thr: joints scoring below this are not drawn, nor limbs touching them.
-        show_scores: write each drawn joint's score (2 decimals) next to it.
-        draw_bbox: draw each person's box (with its score when below 1).
+        show_scores: write each drawn joint's score and each box's score (2 decimals).
+        draw_bbox: draw each person's box.
 
     Returns:
         (H, W, 3) uint8 BGR, a new array.
@@ -68,20 +82,34 @@ def draw_poses(image: np.ndarray, results: Sequence[Dict[str, Any]], dataset_met
         if scores.shape[0] != keypoints.shape[0]:
             raise ValueError(f'draw_poses: {keypoints.shape[0]} keypoints but {scores.shape[0]} '
                              f'keypoint_scores')
-        if draw_bbox and person.get('bbox') is not None:
-            x, y, w, h = (float(v) for v in np.asarray(person['bbox']).reshape(4))
-            cv2.rectangle(canvas, (int(round(x)), int(round(y))),
-                          (int(round(x + w)), int(round(y + h))), BOX_COLOR_BGR, thickness)
-            box_score = person.get('bbox_score')
-            if box_score is not None and float(box_score) < 1.0:
-                _put_text(canvas, f'{float(box_score):.2f}', (int(x) + 2, int(y) + 12), font_scale)
+        track_id = person.get('track_id')
+        person_bgr = track_color(track_id) if track_id is not None else None
         shown = (scores >= kpt_thr) & np.isfinite(keypoints).all(axis=1)
         points = np.round(keypoints).astype(np.int64)
+        if person.get('bbox') is not None:
+            x, y, w, h = (float(v) for v in np.asarray(person['bbox']).reshape(4))
+        elif shown.any():
+            (x, y), (x2, y2) = keypoints[shown].min(0), keypoints[shown].max(0)
+            w, h = x2 - x, y2 - y
+        else:
+            x = y = w = h = None
+        if draw_bbox and person.get('bbox') is not None:
+            cv2.rectangle(canvas, (int(round(x)), int(round(y))),
+                          (int(round(x + w)), int(round(y + h))), person_bgr or BOX_COLOR_BGR,
+                          thickness)
+        labels = []
+        if track_id is not None:
+            labels.append(f'ID {int(track_id)}')
+        if show_scores and person.get('bbox_score') is not None:
+            labels.append(f'{float(person["bbox_score"]):.2f}')
+        if labels and x is not None:
+            _put_text(canvas, ' '.join(labels), (int(x) + 2, int(y) + int(round(14 * font_scale / 0.4))),
+                      font_scale * (1.25 if track_id is not None else 1.0))
         for li, (a, b) in enumerate(links):
             if a < len(points) and b < len(points) and shown[a] and shown[b]:
-                color = link_colors[li] if li < len(link_colors) else _FALLBACK_RGB
+                color = person_bgr or _bgr(link_colors[li] if li < len(link_colors) else _FALLBACK_RGB)
                 cv2.line(canvas, tuple(int(v) for v in points[a]), tuple(int(v) for v in points[b]),
-                         _bgr(color), thickness, cv2.LINE_AA)
+                         color, thickness, cv2.LINE_AA)
         for k in np.flatnonzero(shown):
             color = joint_colors[k] if k < len(joint_colors) else _FALLBACK_RGB
             center = (int(points[k, 0]), int(points[k, 1]))

@@ -89,7 +89,7 @@ def test_wrong_types_name_key_and_value(tmp_path, overrides, pattern):
 
 
 def test_wrong_value_from_the_command_line_fails_before_training(tmp_path):
-    """End to end: what a user of tools/train.py sees (the last line of the traceback)."""
+    """End to end: what a user of tools/train.py sees: one line, exit code 2 (tools/cli.py)."""
     config = tmp_path / 'toy.py'
     config.write_text(f'import sys\nsys.path.insert(0, {str(REPO / "tests")!r})\n'
                       'import toy_components\n'
@@ -97,13 +97,15 @@ def test_wrong_value_from_the_command_line_fails_before_training(tmp_path):
     proc = subprocess.run([sys.executable, 'tools/train.py', str(config),
                            '--cfg-options', 'train_dataloader.batch_size=eight'],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1] == (
-        "TypeError: config: train_dataloader.batch_size must be an integer, got 'eight' (str)")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "train.py: error: config: train_dataloader.batch_size must be an integer, got 'eight' "
+        "(str)"]
     assert not list((tmp_path / 'wd').glob('*.ckpt'))
     proc = subprocess.run([sys.executable, 'tools/train.py', str(tmp_path / 'nope.py')],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and f'config {tmp_path}/nope.py not found' in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f'train.py: error: config {tmp_path}/nope.py not found')
 
 
 # --- checkpoints that do not match the model ----------------------------------------------------

@@ -171,3 +171,59 @@ def test_check_state_dict_lists_missing_unexpected_and_misshaped():
     with pytest.raises(CheckpointError,
                        match=r'missing in checkpoint \(25\): p00, .*p19, \.\.\. \(25 in all\)'):
         ckpt_io.check_state_dict(many, {}, 'empty.ckpt')
+
+
+def flip_bit(path, needle: bytes, bit: int = 0, offset=None) -> None:
+    """Flip one bit of the byte at ``offset`` (default: the middle) of ``needle``, which must
+    occur once in the file."""
+    data = bytearray(path.read_bytes())
+    at = data.find(needle)
+    assert at >= 0 and data.find(needle, at + 1) < 0, 'needle must occur exactly once'
+    data[at + (len(needle) // 2 if offset is None else offset)] ^= 1 << bit
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_in_array_data_is_detected_and_named(tmp_path):
+    arrays = sample_arrays()
+    for bit in (0, 7):  # the lowest mantissa bit: a change MindSpore's parser cannot notice
+        path = ckpt_io.save_checkpoint(tmp_path / f'bit{bit}.ckpt', arrays, dict(epoch=1))
+        flip_bit(path, arrays['fc.weight'].tobytes(), bit)
+        loaded = ms.load_checkpoint(str(path))  # MindSpore alone loads the changed value
+        assert not np.array_equal(loaded['fc.weight'].asnumpy(), arrays['fc.weight'])
+        with pytest.raises(CheckpointError,
+                           match=rf"checkpoint {path}: array 'fc.weight' fails its CRC-32 "
+                                 r'checksum .*corrupt'):
+            ckpt_io.load_checkpoint(path)
+    # the meta (epoch, random state ...) is checked too: epoch 1 -> epoch 0 (MindSpore stores
+    # the string as UTF-32)
+    path = ckpt_io.save_checkpoint(tmp_path / 'meta.ckpt', arrays, dict(epoch=1, note='x'))
+    needle = '"epoch": 1'.encode('utf-32-le')
+    flip_bit(path, needle, 0, offset=len(needle) - 4)
+    assert '"epoch": 0' in ms.load_checkpoint(str(path))['sbpose_meta']
+    with pytest.raises(CheckpointError, match=rf'checkpoint {path}: its sbpose_meta record fails'):
+        ckpt_io.load_checkpoint(path)
+    # an intact file still loads, and the checksums stay out of the meta
+    arrays_back, meta = ckpt_io.load_checkpoint(
+        ckpt_io.save_checkpoint(tmp_path / 'ok.ckpt', arrays, dict(epoch=1)))
+    assert meta == dict(epoch=1, num_arrays=3)
+    with pytest.raises(CheckpointError, match="meta key 'array_crc32' is reserved"):
+        ckpt_io.save_checkpoint(tmp_path / 'r.ckpt', arrays, dict(array_crc32={}))
+
+
+def test_auto_resume_skips_a_bit_flipped_checkpoint(tmp_path):
+    """A real run: epoch_2.ckpt gets one flipped bit in a weight; ``resume=True`` logs why it is
+    skipped and resumes from epoch_1.ckpt, like a truncated file."""
+    import toy_components
+    from sbcore.runner import Runner
+    two_epochs = dict(max_epochs=2, val_interval=0)
+    Runner(toy_components.toy_config(tmp_path, train_cfg=two_epochs)).train()
+    newest = tmp_path / 'epoch_2.ckpt'
+    arrays, _ = ckpt_io.load_checkpoint(newest)
+    flip_bit(newest, arrays['fc1.weight'].tobytes(), 3)
+    runner = Runner(toy_components.toy_config(tmp_path, resume=True, train_cfg=two_epochs))
+    runner.train()
+    log = (tmp_path / 'run.log').read_text()
+    assert (f"skipping unusable checkpoint: checkpoint {newest}: array 'fc1.weight' fails its "
+            f'CRC-32 checksum') in log
+    assert f'resumed from {tmp_path}/epoch_1.ckpt at epoch 1' in log
+    assert ckpt_io.load_checkpoint(newest)[1]['epoch'] == 2  # rewritten by the resumed run

@@ -1,7 +1,11 @@
-"""Data-parallel training and evaluation with two real CPU workers started by ``msrun``.
+"""Data-parallel training and evaluation with two real CPU workers started by ``msrun`` or
+``mpirun``, on one node or on two simulated nodes.
 
 The workers run ``tools/train.py --launcher msrun`` on ``tests/configs/dist_toy.py`` (the toy
-regression task, no batch norm), through ``python -m sbcore.launch`` or ``tools/dist_train.sh``.
+regression task, no batch norm), through ``python -m sbcore.launch`` or ``tools/dist_train.sh``;
+the same config under ``mpirun -n 2 ... --launcher mpi``, and as two msrun invocations of one
+worker each (``--nnodes 2 --node-rank 0|1 --master-addr 127.0.0.1``), must end with the msrun
+run's state (same 1e-5 tolerance).
 Every rank dumps its full state (weights, optimizer moments, epoch, iteration) at ``before_train``
 and ``after_train``; the tests compare those dumps with each other and with one process trained
 in this test on the combined batch (2 workers x 4 = 8 per step).
@@ -13,6 +17,9 @@ Each msrun launch is bounded by the launcher's --timeout and the subprocess's ti
 """
 import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +32,9 @@ import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 import toy_components  # noqa: F401  (registers the toy model, dataset and metric)
 from sbcore import checkpoint as ckpt_io
 from sbcore import dist
+from sbcore import launch as launch_module
 from sbcore.config import Config
+from sbcore.errors import UserError
 from sbcore.runner import Runner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +71,35 @@ def launch(args, tmp_path: Path, name: str, via_script: bool = False,
     return proc
 
 
+def run_group(cmd, cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in its own process group, all of which is killed on time-out (mpirun
+    and its ranks, or msrun and its workers)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err += f'\n(test: killed after {timeout} s)'
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def mpirun_launch(args, tmp_path: Path, tool: str = 'train.py') -> subprocess.CompletedProcess:
+    """``mpirun -n 2 [--allow-run-as-root] python tools/<tool> args --launcher mpi``."""
+    if shutil.which('mpirun') is None:
+        msg = 'mpirun not found (apt-get install openmpi-bin; .ci/run installs it)'
+        if os.environ.get('SBPOSE_REQUIRE_MPI') == '1':
+            pytest.fail(msg + '; SBPOSE_REQUIRE_MPI=1 requires it')
+        pytest.skip(msg)
+    root = ['--allow-run-as-root'] if os.geteuid() == 0 else []
+    cmd = ['mpirun', *root, '-n', '2', sys.executable, str(REPO / 'tools' / tool),
+           *map(str, args), '--launcher', 'mpi']
+    proc = run_group(cmd, tmp_path, _env(), LAUNCH_TIMEOUT)
+    proc.log_dir = tmp_path / 'no_msrun_logs'
+    return proc
+
+
 def explain(proc) -> str:
     logs = ''.join(f'\n--- {p} (tail)\n' + '\n'.join(p.read_text(errors='replace').splitlines()[-30:])
                    for p in sorted(Path(proc.log_dir).glob('worker_*.log')))
@@ -91,10 +129,32 @@ def assert_states_close(got: dict, want: dict, atol: float, what: str) -> None:
         np.testing.assert_allclose(got[k], want[k], rtol=0, atol=atol, err_msg=f'{what}: {k}')
 
 
-def test_two_workers_match_one_process_on_the_combined_batch(tmp_path):
+@pytest.fixture(scope='module')
+def msrun_run(tmp_path_factory):
+    """The two-worker msrun training run (one node) the other launches are compared with."""
+    tmp_path = tmp_path_factory.mktemp('msrun')
     work = tmp_path / 'dist'
     proc = launch([CONFIG, '--work-dir', work], tmp_path, 'train')
     assert proc.returncode == 0, explain(proc)
+    return work, proc
+
+
+def assert_same_run_as_msrun(work: Path, msrun_work: Path, what: str) -> None:
+    ranks = [load_state(work, r, 'after_train') for r in (0, 1)]
+    for k in ranks[0]:  # both ranks hold the very same state
+        np.testing.assert_array_equal(ranks[0][k], ranks[1][k], err_msg=f'{what}: {k}')
+    assert int(ranks[0]['world_size']) == 2 and int(ranks[0]['iter']) == 8
+    assert_states_close(ranks[0], load_state(msrun_work, 0, 'after_train'), atol=1e-5,
+                        what=f'{what} vs msrun')
+    assert sorted(p.name for p in work.glob('*.ckpt')) == ['epoch_1.ckpt']
+    metrics = json.loads((work / 'metrics.json').read_text())
+    want = json.loads((msrun_work / 'metrics.json').read_text())
+    assert metrics['toy/count'] == metrics['toy/unique_ids'] == 21
+    assert metrics['toy/mse'] == pytest.approx(want['toy/mse'], rel=1e-6)
+
+
+def test_two_workers_match_one_process_on_the_combined_batch(tmp_path, msrun_run):
+    work, proc = msrun_run
 
     ranks = [load_state(work, r, 'after_train') for r in (0, 1)]
     for rank, state in enumerate(ranks):
@@ -178,11 +238,88 @@ def test_dead_worker_fails_the_launch_names_it_and_the_run_resumes(tmp_path):
     assert (work / 'last_checkpoint').read_text().strip() == 'epoch_3.ckpt'
 
 
+def test_mpirun_trains_and_evaluates_like_msrun(tmp_path, msrun_run):
+    """``mpirun -n 2 python tools/train.py CFG --launcher mpi``: OpenMPI's ranks mapped onto
+    MindSpore's dynamic cluster (core/mpi.py), rank 0 starting the scheduler."""
+    work = tmp_path / 'mpi'
+    proc = mpirun_launch([CONFIG, '--work-dir', work], tmp_path)
+    assert proc.returncode == 0, explain(proc)
+    assert 'sbcore.dist: initialised rank 1 of 2' in proc.stdout
+    assert 'sbcore.mpi: scheduler at 127.0.0.1:' in proc.stdout
+    assert_same_run_as_msrun(work, msrun_run[0], 'mpirun')
+
+    evaluated = mpirun_launch([CONFIG, work / 'epoch_1.ckpt', '--work-dir', tmp_path / 'eval'],
+                              tmp_path, tool='eval.py')
+    assert evaluated.returncode == 0, explain(evaluated)
+    metrics = json.loads((tmp_path / 'eval' / 'metrics.json').read_text())
+    assert metrics == json.loads((work / 'metrics.json').read_text())
+    assert 'toy/mse' in evaluated.stdout and 'metrics written to' in evaluated.stdout
+
+
+def test_a_rank_killed_under_mpirun_fails_the_job_naming_it(tmp_path):
+    """Rank 1 SIGKILLed at the start of epoch 2: mpirun stops rank 0, exits non-zero and names
+    the rank (exit code 137 = 128 + SIGKILL, measured with OpenMPI 4.1)."""
+    proc = mpirun_launch([CRASH_CONFIG, '--work-dir', tmp_path / 'run', '--cfg-options',
+                          'custom_hooks.1.kill_signal=9'], tmp_path)
+    assert proc.returncode != 0, explain(proc)
+    output = proc.stdout + proc.stderr
+    assert 'RankCrashHook: rank 1 dies at epoch 1' in output
+    assert re.search(r'mpirun noticed that process rank 1 with PID \d+ on node \S+ exited on '
+                     r'signal 9 \(Killed\)', output), explain(proc)
+    assert sorted(p.name for p in (tmp_path / 'run').glob('epoch_*.ckpt')) == ['epoch_1.ckpt']
+
+
+def test_two_simulated_nodes_train_like_one_node(tmp_path, msrun_run):
+    """Two msrun invocations of one worker each on this machine: node 0 through
+    tools/dist_train.sh (NNODES/NODE_RANK/MASTER_ADDR/PORT), node 1 through
+    ``python -m sbcore.launch --nnodes 2 --node-rank 1 --master-addr 127.0.0.1``."""
+    port, work = launch_module.free_port(), tmp_path / 'nodes'
+    args = ['--work-dir', str(work), '--launcher', 'msrun']
+    node0 = subprocess.Popen(
+        ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(CONFIG), '1', '--work-dir', str(work)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+        env=dict(_env(), NNODES='2', NODE_RANK='0', MASTER_ADDR='127.0.0.1', PORT=str(port),
+                 LOG_DIR=str(tmp_path / 'node0_logs'), TIMEOUT=str(LAUNCH_TIMEOUT)))
+    try:
+        node1 = run_group([sys.executable, '-m', 'sbcore.launch', '--nproc', '1', '--nnodes', '2',
+                           '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port',
+                           str(port), '--log-dir', str(tmp_path / 'node1_logs'), '--timeout',
+                           str(LAUNCH_TIMEOUT), str(REPO / 'tools' / 'train.py'), str(CONFIG),
+                           *args], tmp_path, _env(), LAUNCH_TIMEOUT + 60)
+        out0, _ = node0.communicate(timeout=LAUNCH_TIMEOUT + 60)
+    finally:
+        if node0.poll() is None:
+            os.killpg(node0.pid, signal.SIGKILL)
+    assert node0.returncode == 0, out0[-3000:]
+    assert node1.returncode == 0, node1.stdout[-3000:] + node1.stderr[-2000:]
+    for node, out in ((0, out0), (1, node1.stdout)):
+        assert f'--worker_num=2 --local_worker_num=1 --master_port={port}' in out
+        assert f'--node_rank={node} --master_addr=127.0.0.1' in out
+    assert (tmp_path / 'node1_logs' / 'worker_1.log').is_file()  # msrun names logs by rank
+    assert_same_run_as_msrun(work, msrun_run[0], 'two nodes')
+
+
 def test_msrun_launcher_outside_msrun_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv('MS_ROLE', raising=False)
-    with pytest.raises(RuntimeError, match='not started by msrun.*tools/dist_train.sh'):
+    with pytest.raises(UserError, match='not started by msrun.*tools/dist_train.sh'):
         Runner(toy_components.toy_config(tmp_path, launcher='msrun'))
+    for name in ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(UserError, match='not started by mpirun.*mpirun -n N python'):
+        Runner(toy_components.toy_config(tmp_path, launcher='mpi'))
     assert not dist.is_distributed()
+
+
+def test_mpi_scheduler_address_is_the_same_on_every_rank():
+    from sbcore import mpi
+    env = dict(OMPI_MCA_ess_base_jobid='1934229505', OMPI_MCA_orte_num_nodes='1')
+    host, port = mpi.scheduler_address(env)
+    assert (host, port) == ('127.0.0.1', 10000 + 1934229505 % 20000)
+    assert mpi.scheduler_address(dict(env, MS_SCHED_HOST='10.0.0.1', MS_SCHED_PORT='9000')) == (
+        '10.0.0.1', 9000)
+    with pytest.raises(UserError, match='on 2 nodes: .*mpirun -x MS_SCHED_HOST='):
+        mpi.scheduler_address(dict(env, OMPI_MCA_orte_num_nodes='2'))
 
 
 def test_sync_bn_is_an_error_on_cpu(tmp_path):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import sbcore  # noqa: F401  (before mindspore: oneDNN ISA setting)
+from sbcore.checkpoint import load_checkpoint
 
 from sbplugins.utils.pth_reader import (PthFormatError, UnsafePickleError, load_state_dict,
                                         read_pth)
@@ -353,10 +354,10 @@ def test_save_mindspore_checkpoint_round_trip_atomic(tmp_path):
     dst = tmp_path / 'out' / 'weights.ckpt'
     save_mindspore_checkpoint(params, dst)
     assert sorted(os.listdir(dst.parent)) == ['weights.ckpt']  # no temporary file left
-    loaded = mindspore.load_checkpoint(str(dst))
-    assert sorted(loaded) == sorted(params)
+    loaded, meta = load_checkpoint(dst)  # checksums verified
+    assert sorted(loaded) == sorted(params) and meta == dict(num_arrays=2)
     for name, value in params.items():
-        np.testing.assert_array_equal(loaded[name].asnumpy(), value)
+        np.testing.assert_array_equal(loaded[name], value)
     with pytest.raises(ValueError, match=r'weights\.bin.*must end with \.ckpt'):
         save_mindspore_checkpoint(params, tmp_path / 'weights.bin')
 
@@ -371,12 +372,12 @@ def test_tool_refuses_malicious_and_mismatched_files(tmp_path):
     evil = torch_save({'conv1.weight': torch.ones(1), 'x': WritesMarker(marker)},
                       tmp_path / 'evil.pth', True)
     result = run_tool('--src', str(evil), '--dst', str(tmp_path / 'evil.ckpt'))
-    assert result.returncode == 1 and 'refusing to unpickle global' in result.stderr
+    assert result.returncode == 2 and 'refusing to unpickle global' in result.stderr
     assert not marker.exists() and not (tmp_path / 'evil.ckpt').exists()
 
     src = torch_save(build_pose_resnet(18, num_joints=16).state_dict(), tmp_path / 'r18.pth', True)
     result = run_tool('--src', str(src), '--dst', str(tmp_path / 'r18.ckpt'))
-    assert result.returncode == 1 and '16 output channels, --num-joints is 17' in result.stderr
+    assert result.returncode == 2 and '16 output channels, --num-joints is 17' in result.stderr
     assert not (tmp_path / 'r18.ckpt').exists()
 
 
@@ -508,7 +509,7 @@ def load_converted_checkpoint(net, ckpt_path: Path) -> None:
     """Load with names and shapes checked here: ``load_param_into_net``'s strict flag cannot be
     trusted (docs/mindspore-notes.md), so compare first and verify every value afterwards."""
     import mindspore
-    checkpoint = mindspore.load_checkpoint(str(ckpt_path))
+    checkpoint, _ = load_checkpoint(ckpt_path)  # checksums verified
     params = dict(net.parameters_and_names())
     missing = sorted(set(params) - set(checkpoint))
     unexpected = sorted(set(checkpoint) - set(params))
@@ -518,9 +519,10 @@ def load_converted_checkpoint(net, ckpt_path: Path) -> None:
     assert not (missing or unexpected or misshaped), (
         f'converted checkpoint does not fit the estimator: missing {missing}, '
         f'unexpected {unexpected}, mis-shaped {misshaped}')
-    mindspore.load_param_into_net(net, checkpoint)
+    mindspore.load_param_into_net(net, {k: mindspore.Parameter(mindspore.Tensor(v), name=k)
+                                         for k, v in checkpoint.items()})
     not_loaded = [name for name, p in params.items()
-                  if not np.array_equal(p.asnumpy(), checkpoint[name].asnumpy())]
+                  if not np.array_equal(p.asnumpy(), checkpoint[name])]
     assert not not_loaded, (f'load_param_into_net left {len(not_loaded)} parameters unloaded: '
                             f'{not_loaded[:5]}')
 

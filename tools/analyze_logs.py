@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from sbcore.log_plot import DEFAULT_KEYS, plot_curve
+from sbcore.cli import add_debug_argument, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,6 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                       help=f'logged keys to plot (default: {" ".join(DEFAULT_KEYS)})')
     plot.add_argument('--out', default='curves.png', help='output image (default curves.png)')
     plot.add_argument('--title', default='')
+    add_debug_argument(plot)
     return p.parse_args(argv)
 
 
@@ -39,4 +41,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))  # benchmarks/ is not installed; it lives bes
 import numpy as np  # noqa: E402
 
 from benchmarks import ms_steps  # noqa: E402  (imports sbcore before mindspore)
+from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
 from benchmarks.synthetic_coco import make_val_scale_set  # noqa: E402
 from sbcore.config import DictAction  # noqa: E402
 from sbcore.env import describe_env  # noqa: E402
@@ -82,6 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--eval-persons', type=int, default=100000)
     p.add_argument('--json', help='write the results here')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -352,5 +354,10 @@ def main(argv=None) -> Dict[str, object]:
     return results
 
 
+def cli(argv=None) -> int:
+    main(argv)
+    return 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(cli))

@@ -17,7 +17,9 @@ from typing import Any, Dict
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
+from sbcore.errors import ConfigError
 
 # PackPoseInputs' ``keypoints`` are the image-space ground truth; the crop-space ones (after
 # TopdownAffine) are copied to this key before packing so the picture can use them.
@@ -39,7 +41,7 @@ def browse_pipeline(pipeline: list) -> list:
     steps = [dict(s) for s in pipeline]
     packs = [i for i, s in enumerate(steps) if s.get('type') == 'PackPoseInputs']
     if not packs:
-        raise KeyError(f'the pipeline has no PackPoseInputs step: {[s.get("type") for s in steps]}')
+        raise ConfigError(f'the pipeline has no PackPoseInputs step: {[s.get("type") for s in steps]}')
     i = packs[-1]
     return steps[:i] + [keep_crop_keypoints, dict(type='PackPoseInputs', keys=BROWSE_KEYS)] + \
         steps[i + 1:]
@@ -66,6 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--num', type=int, default=8, help='samples to render (default 8)')
     p.add_argument('--out-dir', default='browse_out')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    add_debug_argument(p)
     args = p.parse_args(argv)
     if args.num < 1:
         p.error(f'--num must be >= 1, got {args.num}')
@@ -82,7 +85,7 @@ def main(argv=None) -> int:
     key = f'{args.split}_dataloader'
     loader = cfg.get(key)
     if not loader or not loader.get('dataset'):
-        raise KeyError(f'config {args.config}: no {key}.dataset')
+        raise ConfigError(f'config {args.config}: no {key}.dataset')
     ds_cfg = loader['dataset'].to_dict() if hasattr(loader['dataset'], 'to_dict') \
         else dict(loader['dataset'])
     ds_cfg['pipeline'] = browse_pipeline(ds_cfg.get('pipeline') or [])
@@ -102,4 +105,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -12,12 +12,15 @@ Converted official weights expect the official input: BGR, ImageNet mean/std in 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
-from sbplugins.utils.pth_reader import PthFormatError, load_state_dict
-from sbplugins.utils.weight_conversion import (UnmappedWeightsError, convert_official,
-                                               convert_torchvision, save_mindspore_checkpoint)
+from sbcore.cli import add_debug_argument, run_tool
+from sbcore.errors import CheckpointError, ConfigError, MissingFileError
+from sbplugins.utils.pth_reader import load_state_dict
+from sbplugins.utils.weight_conversion import (convert_official, convert_torchvision,
+                                               save_mindspore_checkpoint)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,29 +30,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--kind', choices=('official', 'torchvision'), default='official')
     parser.add_argument('--num-joints', type=int, default=17,
                         help='expected heatmap channels of final_layer (official only)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not args.dst.endswith('.ckpt'):
-        print(f'error: --dst {args.dst!r} must end with .ckpt (MindSpore loads only that suffix)',
-              file=sys.stderr)
-        return 1
-    try:
-        state = load_state_dict(args.src)
-        convert = convert_official if args.kind == 'official' else convert_torchvision
-        params = convert(state)
-    except (PthFormatError, UnmappedWeightsError) as exc:  # also UnsafePickleError
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
+        raise ConfigError(f'--dst {args.dst!r} must end with .ckpt (MindSpore loads only that '
+                          f'suffix)')
+    if not os.path.isfile(args.src):
+        raise MissingFileError(f'--src {args.src} not found')
+    # PthFormatError, UnsafePickleError and UnmappedWeightsError are user errors: one line, exit 2
+    state = load_state_dict(args.src)
+    convert = convert_official if args.kind == 'official' else convert_torchvision
+    params = convert(state)
     if args.kind == 'official':
         final = params.get('head.final_layer.weight')
         if final is None or final.shape[0] != args.num_joints:
             found = None if final is None else final.shape[0]
-            print(f'error: {args.src}: final_layer has {found} output channels, '
-                  f'--num-joints is {args.num_joints}', file=sys.stderr)
-            return 1
+            raise CheckpointError(f'{args.src}: final_layer has {found} output channels, '
+                                  f'--num-joints is {args.num_joints}')
     save_mindspore_checkpoint(params, args.dst)
     dropped = len(state) - len(params)
     numel = sum(int(a.size) for a in params.values())
@@ -60,4 +61,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
 
 
@@ -29,6 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--backend', default='mindspore',
                    help='mindspore (default), onnxruntime or openvino (sbplugins.backends)')
     p.add_argument('--precision', default=None, help='backend precision (openvino: fp32, bf16)')
+    add_debug_argument(p)
     args = p.parse_args(argv)
     args.config = args.config or args.config_pos
     args.ckpt = args.ckpt or args.ckpt_pos
@@ -79,4 +81,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

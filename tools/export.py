@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 import mindspore
 from mindspore import nn, ops
 from sbcore.config import DictAction
@@ -75,6 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=1, help='fixed batch size of the graph')
     p.add_argument('--device', default='CPU')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    add_debug_argument(p)
     args = p.parse_args(argv)
     suffix = args.out.rsplit('.', 1)[-1].lower() if '.' in args.out else ''
     args.format = args.format or (suffix if suffix in FORMATS else None)
@@ -154,4 +156,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

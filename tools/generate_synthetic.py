@@ -2,6 +2,11 @@
 
     python tools/generate_synthetic.py --out data/synthetic [--num-train 1500] [--num-val 200] [--seed 0]
     python tools/generate_synthetic.py --out data/synthetic --preview sheet.png [--split val]
+    python tools/generate_synthetic.py --clips --out data/synthetic_video [--num-frames 40] [--seed 0]
+
+``--clips`` renders the tracking clips instead (``sbplugins.datasets.synthetic_video``: walking,
+turning, crossing, occluding, entering, leaving, crowd; PoseTrack 2018 annotations with track IDs,
+jittered detection boxes, frames and an MP4 per clip).
 
 ``--preview`` draws the labelled joints of the first images of a split (generating the dataset first
 if needed): left joints green, right joints orange, centre blue (the colours of the COCO dataset
@@ -20,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from sbplugins.datasets.synthetic_people import COCO_SKELETON, ensure_dataset  # noqa: E402
+from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
 
 # BGR; the COCO dataset info's RGB left green, right orange, centre blue
 _LEFT, _RIGHT, _CENTRE = (0, 255, 0), (0, 128, 255), (255, 153, 51)
@@ -71,12 +77,24 @@ def main(argv=None) -> int:
     parser.add_argument('--max-people', type=int, default=2, help='people per image at most')
     parser.add_argument('--difficulty', type=float, default=1.0,
                         help='0..1: rate of back-facing, occluded, truncated, tilted figures and clutter')
+    parser.add_argument('--clips', action='store_true',
+                        help='render the tracking video clips (PoseTrack 2018 format) instead')
+    parser.add_argument('--num-frames', type=int, default=40, help='--clips: frames per clip')
     parser.add_argument('--preview', help='also write a PNG contact sheet of labelled images here')
     parser.add_argument('--split', default='val', choices=('train', 'val'), help='split to preview')
     parser.add_argument('--num-preview', type=int, default=12, help='images on the contact sheet')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    if args.clips:
+        from sbplugins.datasets.synthetic_video import ensure_clips
+        clips = ensure_clips(args.out, num_frames=args.num_frames, seed=args.seed,
+                             image_size=(args.width, args.height))
+        for seq, clip in clips.items():
+            print(f'{seq}: {clip["images"]}, {clip["video"]}, {clip["ann"]}, {clip["det"]}')
+        print(f'{len(clips)} clips ready in {time.perf_counter() - start:.1f} s (seed {args.seed})')
+        return 0
     paths = ensure_dataset(args.out, num_train_images=args.num_train, num_val_images=args.num_val,
                            image_size=(args.width, args.height), max_people_per_image=args.max_people,
                            seed=args.seed, difficulty=args.difficulty)
@@ -98,4 +116,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -1,14 +1,21 @@
-"""Run a pose model on an image, a folder of images or a video; write keypoint JSON and pictures.
+"""Run a pose model on an image, a folder of images, a video or a webcam; write keypoint JSON and
+pictures; with ``--track``, track the people and write a PoseTrack 2018 JSON and a video.
 
     python tools/infer.py --config CFG --ckpt CKPT --input photo.jpg --out-dir out/
     python tools/infer.py --config CFG --ckpt CKPT --input val2017/ \
         --bboxes COCO_val2017_detections_AP_H_56_person.json --det-score-thr 0.3
-    python tools/infer.py --config CFG --ckpt CKPT --input clip.mp4
+    python tools/infer.py --config CFG --ckpt CKPT --input clip.mp4|frames/|webcam:0 --track
+
+Person boxes come from ``--bboxes`` (a COCO detection JSON), else from ``--detector`` or the
+config's ``detector=dict(type=...)``, else the whole image is one person box (with a warning).
 
 Per image: ``<stem>.json`` ({image, width, height, persons: [{bbox, bbox_score, keypoints,
-keypoint_scores}]}) and ``<stem>.png`` with the skeletons drawn. Per video: ``<stem>.json``
-({video, fps, width, height, frames: [{frame, persons}]}) and ``<stem>.mp4`` (``.avi`` when no
-MP4 encoder is available).
+keypoint_scores}]}) and ``<stem>.png`` with the skeletons drawn. Per video without ``--track``:
+``<stem>.json`` ({video, fps, width, height, frames: [{frame, persons}]}) and ``<stem>.mp4``
+(``.avi`` when no MP4 encoder is available). With ``--track`` (videos, webcams, and folders read
+as the frames of one video): ``<stem>.json`` in the PoseTrack 2018 format (``track_id`` per
+person) and ``<stem>.mp4`` with each person drawn in its track's colour. Frames that cannot be
+decoded are skipped and logged (in the PoseTrack JSON they stay, with no person).
 """
 from __future__ import annotations
 
@@ -16,37 +23,53 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List
 
 import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import DictAction
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+from sbcore.errors import ConfigError, MissingFileError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description='Top-down pose inference on images, folders or videos.',
+        description='Top-down pose inference (and tracking) on images, folders, videos, webcams.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='Without --bboxes each image (or video frame) is one person box.')
+        epilog='Boxes: --bboxes, else --detector or the config\'s "detector", else the whole '
+               'image is one person box.')
     p.add_argument('--config', required=True, help='config file')
     p.add_argument('--ckpt', required=True,
                    help='model checkpoint (.ckpt); with --backend onnxruntime/openvino the .onnx '
                         'of tools/export.py --format onnx')
-    p.add_argument('--input', required=True, help='an image, a folder of images, or a video')
+    p.add_argument('--input', required=True,
+                   help='an image, a folder of images, a video file, or webcam:N; with --track '
+                        'also a folder of videos or of frame folders (one video each)')
     p.add_argument('--bboxes', metavar='DET_JSON',
                    help='person detections in the official COCO detection schema: a JSON list of '
-                        '{image_id, bbox [x, y, w, h], score, category_id}. Images are matched by '
-                        'COCO file name: image_id is the number in the file name '
-                        '(000000000785.jpg -> 785); only category_id 1 (person) is used. Images '
-                        'only (not videos)')
+                        '{image_id, bbox [x, y, w, h], score, category_id}. Frames are matched by '
+                        'image id through --ann-file, else by the number in a COCO file name '
+                        '(000000000785.jpg -> 785); only category_id 1 (person) is used')
+    p.add_argument('--ann-file', metavar='ANN_JSON',
+                   help='a COCO or PoseTrack 2018 annotation file of the input\'s frames: matches '
+                        'frames (by file name, or by order for a video) to its image ids, for '
+                        '--bboxes and for the image ids of the PoseTrack output')
     p.add_argument('--det-score-thr', type=float, default=0.3,
-                   help='keep detections scoring at least this (default 0.3)')
+                   help='--bboxes: keep detections scoring at least this (default 0.3)')
+    p.add_argument('--detector', metavar='NAME',
+                   help='a detector plugin (e.g. OpenCVPeopleDetector) with its default '
+                        'arguments, instead of the config\'s "detector"')
+    p.add_argument('--track', action='store_true',
+                   help='track people across frames (video, webcam, or a folder of frames)')
+    p.add_argument('--tracker', metavar='NAME',
+                   help='a tracker plugin (FlowPoseTracker, OKSTracker, IoUTracker) instead of '
+                        'the config\'s "tracker" (default FlowPoseTracker)')
     p.add_argument('--kpt-thr', type=float, default=0.3, help='draw joints scoring at least this')
+    p.add_argument('--show-scores', action='store_true',
+                   help='write joint and box scores on the pictures (off: crowds stay readable)')
     p.add_argument('--out-dir', default='infer_out', help='output folder (default infer_out)')
     p.add_argument('--device', default='CPU')
     p.add_argument('--backend', default='mindspore',
@@ -56,36 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="backend precision: fp32; openvino also bf16 (default: the backend's)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. model.test_cfg.flip_test=False')
+    add_debug_argument(p)
     return p.parse_args(argv)
-
-
-def load_detections(path: str, score_thr: float) -> Dict[int, np.ndarray]:
-    """image_id -> (N, 5) [x, y, w, h, score] person detections scoring >= ``score_thr``."""
-    with open(path) as f:
-        try:
-            dets = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f'--bboxes {path}: not valid JSON: {err}') from err
-    if not isinstance(dets, list):
-        raise ValueError(f'--bboxes {path}: expected a JSON list of {{image_id, bbox, score, '
-                         f'category_id}} (COCO detection results), got {type(dets).__name__}')
-    by_image: Dict[int, List[List[float]]] = {}
-    for i, det in enumerate(dets):
-        missing = [k for k in ('image_id', 'bbox', 'score', 'category_id') if k not in det]
-        if missing:
-            raise KeyError(f'--bboxes {path}: entry {i} lacks {missing} (has {sorted(det)})')
-        if det['category_id'] == 1 and det['score'] >= score_thr:
-            by_image.setdefault(int(det['image_id']), []).append([*det['bbox'], det['score']])
-    return {k: np.asarray(v, np.float32).reshape(-1, 5) for k, v in by_image.items()}
-
-
-def coco_image_id(path: Path) -> int:
-    """COCO file names are the zero-padded image id (``000000000785.jpg`` -> 785)."""
-    try:
-        return int(path.stem.split('_')[-1])
-    except ValueError:
-        raise ValueError(f'--bboxes needs COCO-named images (the file name is the numeric '
-                         f'image id), got {path.name}') from None
 
 
 def persons_to_json(persons: List[dict]) -> List[dict]:
@@ -96,104 +91,197 @@ def persons_to_json(persons: List[dict]) -> List[dict]:
             for p in persons]
 
 
-def run_images(model, paths: List[Path], out_dir: Path, detections: Optional[dict],
-               kpt_thr: float) -> None:
+def warn(message: str) -> None:
+    print(f'WARNING {message}', file=sys.stderr, flush=True)
+
+
+def build_detector_from_args(args, bboxes, ann_file):
+    """The detector the arguments ask for, or None (the config's, set by ``init_model``)."""
+    if bboxes:
+        return dict(type='BoxFileDetector', det_file=bboxes, ann_file=ann_file,
+                    score_thr=args.det_score_thr)
+    if args.detector:
+        return dict(type=args.detector)
+    return None
+
+
+def frame_image_ids(ann_file) -> dict:
+    """The input's frames -> image ids from --ann-file: by file name and in frame order."""
+    if not ann_file:
+        return {}
+    from sbplugins.detectors.box_file import image_tables
+    by_name, in_order = image_tables(ann_file)
+    return dict(by_name=by_name, in_order=in_order)
+
+
+def run_images(model, source, out_dir: Path, kpt_thr: float, show_scores: bool) -> None:
     import cv2
     from sbcore.progress import ProgressBar
     from sbplugins.apis import inference_topdown
-    from sbplugins.transforms.loading import LoadImage
     from sbplugins.visualization import draw_poses
-    bar = ProgressBar(len(paths), desc='images') if len(paths) > 1 else None
-    for path in paths:
-        img = LoadImage()(dict(img_path=str(path)))['img']
-        if detections is None:
-            persons = inference_topdown(model, img)
+    bar = ProgressBar(source.total, desc='images') if source.total > 1 else None
+    for frame in source:
+        if frame.image is None:
+            warn(f'skipped: {frame.error}')
         else:
-            dets = detections.get(coco_image_id(path), np.zeros((0, 5), np.float32))
-            persons = inference_topdown(model, img, dets[:, :4], dets[:, 4])
-        record = dict(image=path.name, width=img.shape[1], height=img.shape[0],
-                      persons=persons_to_json(persons))
-        (out_dir / f'{path.stem}.json').write_text(json.dumps(record))
-        picture = draw_poses(img, persons, model.dataset_meta, kpt_thr=kpt_thr)
-        if not cv2.imwrite(str(out_dir / f'{path.stem}.png'), picture):
-            raise OSError(f'could not write {out_dir / (path.stem + ".png")}')
+            img, stem = frame.image, Path(frame.file_name).stem
+            persons = inference_topdown(model, img, frame_info=dict(file_name=frame.file_name,
+                                                                    frame_index=frame.index))
+            record = dict(image=frame.file_name, width=img.shape[1], height=img.shape[0],
+                          persons=persons_to_json(persons))
+            (out_dir / f'{stem}.json').write_text(json.dumps(record))
+            picture = draw_poses(img, persons, model.dataset_meta, kpt_thr=kpt_thr,
+                                 show_scores=show_scores)
+            if not cv2.imwrite(str(out_dir / f'{stem}.png'), picture):
+                raise OSError(f'could not write {out_dir / (stem + ".png")}')
         if bar is not None:
             bar.update()
 
 
-def open_video_writer(out_dir: Path, stem: str, fps: float, size) -> tuple:
-    """An MP4 writer (mp4v), or MJPG AVI when this OpenCV build has no MP4 encoder."""
-    import cv2
-    for suffix, fourcc in (('.mp4', 'mp4v'), ('.avi', 'MJPG')):
-        path = out_dir / f'{stem}{suffix}'
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
-        if writer.isOpened():
-            return writer, path
-        writer.release()
-    raise OSError(f'OpenCV could not open a video writer (mp4v or MJPG) in {out_dir}')
-
-
-def run_video(model, path: Path, out_dir: Path, kpt_thr: float) -> None:
-    import cv2
+def run_video(model, source, out_dir: Path, kpt_thr: float, show_scores: bool) -> None:
     from sbcore.progress import ProgressBar
     from sbplugins.apis import inference_topdown
+    from sbplugins.video_io import VideoSink
     from sbplugins.visualization import draw_poses
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise OSError(f'OpenCV could not open the video {path}')
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    writer, video_out = open_video_writer(out_dir, path.stem, fps, (width, height))
-    bar = ProgressBar(total, desc='frames') if total > 0 else None
-    frames = []
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            persons = inference_topdown(model, frame)
-            frames.append(dict(frame=len(frames), persons=persons_to_json(persons)))
-            writer.write(draw_poses(frame, persons, model.dataset_meta, kpt_thr=kpt_thr))
-            if bar is not None:
-                bar.update()
-    finally:
-        capture.release()
-        writer.release()
-    record = dict(video=path.name, fps=fps, width=width, height=height, frames=frames)
-    (out_dir / f'{path.stem}.json').write_text(json.dumps(record))
-    print(f'{len(frames)} frames -> {video_out}')
+    bar = ProgressBar(source.total, desc='frames', unit='frames')
+    frames, size = [], (0, 0)
+    with VideoSink(out_dir, source.name, source.fps) as sink:
+        for frame in source:
+            if frame.image is None:
+                warn(f'skipped: {frame.error}')
+            else:
+                size = (frame.image.shape[1], frame.image.shape[0])
+                persons = inference_topdown(model, frame.image,
+                                            frame_info=dict(frame_index=frame.index))
+                frames.append(dict(frame=frame.index, persons=persons_to_json(persons)))
+                sink.write(draw_poses(frame.image, persons, model.dataset_meta, kpt_thr=kpt_thr,
+                                      show_scores=show_scores))
+            bar.update()
+    record = dict(video=Path(source.spec).name, fps=source.fps, width=size[0], height=size[1],
+                  frames=frames)
+    (out_dir / f'{source.name}.json').write_text(json.dumps(record))
+    print(f'{len(frames)} frames -> {sink.path}')
+
+
+def run_tracking(model, tracker, source, out_dir: Path, args, ann_file=None) -> tuple:
+    """Track people through ``source``; write ``<name>.json`` (PoseTrack 2018) and the video.
+    Returns (frames, seconds spent on them)."""
+    from sbcore.progress import ProgressBar
+    from sbplugins.apis import inference_topdown
+    from sbplugins.tracking.posetrack import tracked_frame, write_posetrack18
+    from sbplugins.video_io import VideoSink
+    from sbplugins.visualization import draw_poses
+    ids = frame_image_ids(ann_file)
+    tracker.reset()
+    tracker.set_dataset_meta(model.dataset_meta)
+    bar = ProgressBar(source.total, desc='frames', unit='frames')
+    frames, skipped, start = [], 0, time.perf_counter()
+    with VideoSink(out_dir, source.name, source.fps) as sink:
+        for frame in source:
+            image_id = ids.get('by_name', {}).get(os.path.basename(frame.file_name))
+            if image_id is None and frame.index < len(ids.get('in_order', [])):
+                image_id = ids['in_order'][frame.index]
+            if image_id is None:
+                image_id = frame.index
+            info = dict(file_name=frame.file_name, frame_index=frame.index, image_id=image_id
+                        if ids else None)
+            persons = []
+            if frame.image is None:
+                skipped += 1
+                warn(f'skipped: {frame.error}')
+            else:
+                if model.detector is not None:
+                    boxes, scores = model.detector.detect(frame.image, info)
+                else:
+                    h, w = frame.image.shape[:2]
+                    boxes, scores = np.array([[0, 0, w, h]], np.float32), np.ones(1, np.float32)
+
+                def estimate(image, b, s):
+                    return inference_topdown(model, image, b, s)
+
+                persons = tracker.track(frame.image, boxes, scores, estimate)
+                sink.write(draw_poses(frame.image, persons, model.dataset_meta,
+                                      kpt_thr=args.kpt_thr, show_scores=args.show_scores))
+            frames.append(tracked_frame(image_id, frame.file_name, frame_id=image_id,
+                                        persons=persons, vid_id=source.name))
+            bar.update()
+    seconds = time.perf_counter() - start
+    out = out_dir / f'{source.name}.json'
+    write_posetrack18(str(out), frames, joint_thr=tracker.joint_thr)
+    tracks = {p['track_id'] for f in frames for p in f['persons']}
+    print(f'{len(frames)} frames ({skipped} skipped), {len(tracks)} tracks, '
+          f'{len(frames) / max(seconds, 1e-9):.2f} frames/s -> {out}, {sink.path}')
+    return len(frames), seconds
+
+
+def sequences(args) -> List[tuple]:
+    """(source, detector config or None, --ann-file) per video to track. A folder holding
+    sub-folders of frames or video files (PoseTrack's ``images/val/``) is one video each; then
+    --bboxes and --ann-file may be folders of per-video files named ``<video>.json``."""
+    from sbplugins.video_io import IMAGE_EXTS, VIDEO_EXTS, open_source
+    root = Path(args.input)
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix.lower() in VIDEO_EXTS) \
+        if root.is_dir() and not any(p.suffix.lower() in IMAGE_EXTS for p in root.iterdir()) else []
+    if not subdirs:
+        return [(open_source(args.input), args.bboxes, args.ann_file)]
+    out = []
+    for sub in subdirs:
+        stem = sub.stem if sub.is_file() else sub.name
+
+        def per_video(option):
+            if option and Path(option).is_dir():
+                path = Path(option) / f'{stem}.json'
+                if not path.is_file():
+                    raise MissingFileError(f'{option}: no {stem}.json for the video {sub}')
+                return str(path)
+            return option
+        out.append((open_source(str(sub)), per_video(args.bboxes), per_video(args.ann_file)))
+    return out
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    source = Path(args.input)
-    if source.is_dir():
-        paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-        if not paths:
-            raise FileNotFoundError(f'--input {source}: no images ({", ".join(IMAGE_EXTS)})')
-    elif source.is_file():
-        paths = [source]
-    else:
-        raise FileNotFoundError(f'--input {source} not found')
-    is_video = source.is_file() and source.suffix.lower() in VIDEO_EXTS
-    if is_video and args.bboxes:
-        raise ValueError('--bboxes matches COCO image ids; it cannot be used with a video')
-    detections = load_detections(args.bboxes, args.det_score_thr) if args.bboxes else None
-
+    from sbplugins.video_io import open_source
+    from sbcore.config import Config
     from sbplugins.apis import init_model
-    model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options,
+    videos = sequences(args) if args.track else [(open_source(args.input), args.bboxes, args.ann_file)]
+    source = videos[0][0]
+    if args.track and not source.is_sequence:
+        raise ConfigError(f'--track needs a video, a webcam or a folder of frames; '
+                          f'--input {args.input} is one image')
+    cfg = Config.fromfile(args.config)
+    model = init_model(cfg, args.ckpt, device=args.device, cfg_options=args.cfg_options,
+                       detector=build_detector_from_args(args, videos[0][1], videos[0][2]),
                        backend=args.backend, precision=args.precision)
+    if model.detector is None:
+        warn('no --bboxes, --detector or config "detector": each frame is one person box')
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if is_video:
-        run_video(model, source, out_dir, args.kpt_thr)
+    if args.track:
+        from sbplugins.detectors import build_detector
+        from sbplugins.tracking import build_tracker
+        tracker_cfg = model.cfg.get('tracker')
+        tracker_cfg = (tracker_cfg.to_dict() if hasattr(tracker_cfg, 'to_dict')
+                       else dict(tracker_cfg or dict(type='FlowPoseTracker')))
+        if args.tracker:
+            tracker_cfg = dict(type=args.tracker)
+        tracker = build_tracker(tracker_cfg)
+        num_frames, seconds = 0, 0.0
+        for i, (source, bboxes, ann_file) in enumerate(videos):
+            if i and bboxes:
+                model.detector = build_detector(build_detector_from_args(args, bboxes, ann_file))
+            n, s = run_tracking(model, tracker, source, out_dir, args, ann_file)
+            num_frames, seconds = num_frames + n, seconds + s
+        if len(videos) > 1:
+            print(f'{len(videos)} videos, {num_frames} frames, {num_frames / max(seconds, 1e-9):.2f} '
+                  f'frames/s (detection, pose, tracking; model loading excluded) -> {out_dir}')
+    elif source.kind in ('video', 'webcam'):
+        run_video(model, source, out_dir, args.kpt_thr, args.show_scores)
     else:
-        run_images(model, paths, out_dir, detections, args.kpt_thr)
-        print(f'{len(paths)} image(s) -> {os.fspath(out_dir)}')
+        run_images(model, source, out_dir, args.kpt_thr, args.show_scores)
+        print(f'{source.total} image(s) -> {os.fspath(out_dir)}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

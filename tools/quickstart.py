@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
 
 DEFAULT_CONFIG = 'configs/simple_baseline/synthetic/res18_128x96.py'
@@ -26,6 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--work-dir', default='work_dirs/quickstart')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     p.add_argument('--num-pictures', type=int, default=4, help='validation images to draw')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -98,4 +100,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
+from sbcore.cli import add_debug_argument, run_tool
 from sbcore.config import Config, DictAction
 
 
@@ -30,6 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--amp', action='store_true', help='mixed precision (O2)')
     p.add_argument('--seed', type=int)
     p.add_argument('--no-validate', action='store_true', help='skip validation during training')
+    add_debug_argument(p)
     args = p.parse_args(argv)
     args.config = args.config or args.config_pos
     if not args.config:
@@ -69,4 +71,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -9,6 +9,7 @@ from typing import Optional
 
 from .. import checkpoint as ckpt_io
 from ..dist import is_main_process
+from ..errors import ConfigError
 from .hook import Hook
 
 # Metric-name fragments whose values improve downwards (save_best rule inferred as 'less').
@@ -30,13 +31,13 @@ class CheckpointHook(Hook):
     def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_last: bool = True,
                  save_best: Optional[str] = None, rule: Optional[str] = None):
         if interval < 1:
-            raise ValueError(f'CheckpointHook: interval must be >= 1, got {interval}')
+            raise ConfigError(f'CheckpointHook: interval must be >= 1, got {interval}')
         if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) \
                 or not (max_keep_ckpts == -1 or max_keep_ckpts >= 1):
-            raise ValueError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
-                             f'got {max_keep_ckpts!r}')
+            raise ConfigError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
+                              f'got {max_keep_ckpts!r}')
         if rule not in (None, 'greater', 'less'):
-            raise ValueError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
+            raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
         self.interval = interval
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
@@ -57,8 +58,8 @@ class CheckpointHook(Hook):
         if not self.save_best or not metrics:
             return
         if self.save_best not in metrics:
-            raise KeyError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
-                           f'metrics {sorted(metrics)}')
+            raise ConfigError(f'CheckpointHook: save_best={self.save_best!r} is not among the '
+                              f'metrics {sorted(metrics)}')
         score = float(metrics[self.save_best])
         if not math.isnan(score) and self._better(score):
             self.best_score = score

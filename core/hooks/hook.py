@@ -10,6 +10,8 @@ from typing import Any, Dict, Optional
 
 from ..priority import get_priority
 
+from ..errors import ConfigError
+
 HOOK_POINTS = (
     'before_run',
     'before_train', 'before_train_epoch', 'before_train_iter',
@@ -32,13 +34,13 @@ class Hook:
         where = f'{cls.__module__}.{cls.__qualname__}'
         for name in vars(cls):
             if name.startswith(('before_', 'after_')) and name not in HOOK_POINTS:
-                raise TypeError(f'{where} defines {name!r}, which is not a hook point and would '
-                                f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
+                raise ConfigError(f'{where} defines {name!r}, which is not a hook point and would '
+                                  f'never be called. Hook points: {", ".join(HOOK_POINTS)}')
         if 'priority' in vars(cls):  # a bad class-level priority fails here, not at the first run
             try:
                 get_priority(cls.priority)
             except (TypeError, ValueError) as exc:
-                raise TypeError(f'{where}.priority: {exc}') from None
+                raise ConfigError(f'{where}.priority: {exc}') from None
 
     # run ------------------------------------------------------------------------------------
     def before_run(self, runner) -> None:

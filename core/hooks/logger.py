@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..dist import is_main_process
+from ..errors import ConfigError
 from ..progress import ProgressBar, format_duration
 from .hook import Hook
 
@@ -26,7 +27,7 @@ class LoggerHook(Hook):
 
     def __init__(self, interval: int = 10, json_file: str = 'log.json'):
         if interval < 1:
-            raise ValueError(f'LoggerHook: interval must be >= 1, got {interval}')
+            raise ConfigError(f'LoggerHook: interval must be >= 1, got {interval}')
         self.interval = interval
         self.json_file = json_file
         self._bar: Optional[ProgressBar] = None

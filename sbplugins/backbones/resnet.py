@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Sequence, Tuple, Union
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+from sbcore.errors import ConfigError
 import mindspore
 from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
@@ -144,14 +145,14 @@ class ResNet(nn.Cell):
                  base_channels: int = 64):
         super().__init__()
         if depth not in ARCH_SETTINGS:
-            raise ValueError(f'ResNet: depth={depth!r} is not supported; expected one of '
-                             f'{sorted(ARCH_SETTINGS)}')
+            raise ConfigError(f'ResNet: depth={depth!r} is not supported; expected one of '
+                              f'{sorted(ARCH_SETTINGS)}')
         out_indices = tuple(int(i) for i in out_indices)
         if not out_indices or any(i not in (0, 1, 2, 3) for i in out_indices):
-            raise ValueError(f'ResNet: out_indices={out_indices!r}; expected a non-empty subset '
-                             f'of (0, 1, 2, 3)')
+            raise ConfigError(f'ResNet: out_indices={out_indices!r}; expected a non-empty subset '
+                              f'of (0, 1, 2, 3)')
         if not -1 <= frozen_stages <= 4:
-            raise ValueError(f'ResNet: frozen_stages={frozen_stages!r}; expected -1..4')
+            raise ConfigError(f'ResNet: frozen_stages={frozen_stages!r}; expected -1..4')
         self.depth = depth
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
@@ -159,7 +160,7 @@ class ResNet(nn.Cell):
         block, stage_blocks = ARCH_SETTINGS[depth]
 
         if base_channels < 1:
-            raise ValueError(f'ResNet: base_channels={base_channels!r}; expected >= 1')
+            raise ConfigError(f'ResNet: base_channels={base_channels!r}; expected >= 1')
         self.conv1 = nn.Conv2d(in_channels, base_channels, 7, stride=2, pad_mode='pad', padding=3,
                                has_bias=False,
                                weight_init=HeNormal(mode='fan_out', nonlinearity='relu'))

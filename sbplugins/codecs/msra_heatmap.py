@@ -11,6 +11,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sbcore.errors import ConfigError
+
 REFINE_MODES = ('official', 'mmpose', 'none')
 
 
@@ -30,12 +32,12 @@ class MSRAHeatmap:
                  heatmap_size: Sequence[int] = (48, 64), sigma: float = 2.0,
                  refine: str = 'official'):
         if refine not in REFINE_MODES:
-            raise ValueError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
+            raise ConfigError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
         if len(input_size) != 2 or len(heatmap_size) != 2:
-            raise ValueError(f'MSRAHeatmap: input_size and heatmap_size must be (w, h), got '
-                             f'{input_size!r} and {heatmap_size!r}')
+            raise ConfigError(f'MSRAHeatmap: input_size and heatmap_size must be (w, h), got '
+                              f'{input_size!r} and {heatmap_size!r}')
         if sigma <= 0:
-            raise ValueError(f'MSRAHeatmap: sigma must be > 0, got {sigma}')
+            raise ConfigError(f'MSRAHeatmap: sigma must be > 0, got {sigma}')
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
         self.sigma = float(sigma)

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from sbcore.data import Compose
+from sbcore.errors import MissingFileError
 from sbplugins.transforms.loading import LoadImage
 
 from .dataset_info import build_metainfo
@@ -56,14 +57,14 @@ class BaseTopdownDataset:
                           for d in self.data_list if 'img_path' in d})
         missing = [f for f in folders if not os.path.isdir(f or '.')]
         if missing:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'{type(self).__name__}: image folder(s) {missing[:5]} not found '
                 f'(data_root + data_prefix["img"]); {len(self.data_list)} instances read images '
                 f'there')
         first = self.data_list[0].get('img_path')
         if first is not None and not os.path.isfile(first):
-            raise FileNotFoundError(f'{type(self).__name__}: image file {first!r} (instance 0) not '
-                                    f'found; is data_prefix["img"] right?')
+            raise MissingFileError(f'{type(self).__name__}: image file {first!r} (instance 0) not '
+                                   f'found; is data_prefix["img"] right?')
 
     def __len__(self) -> int:
         return len(self.data_list)

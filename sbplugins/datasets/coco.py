@@ -10,23 +10,24 @@ import numpy as np
 from sbplugins.utils.geometry import clip_bbox_xywh
 
 from .base import BaseTopdownDataset
+from sbcore.errors import DataError, MissingFileError
 
 
 def read_json(path: str, what: str) -> Any:
     """Load a JSON file; errors name the file and what it was supposed to be."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{what} {path!r} not found')
+        raise MissingFileError(f'{what} {path!r} not found')
     try:
         with open(path) as f:
             return json.load(f)
     except json.JSONDecodeError as err:
-        raise ValueError(f'{what} {path!r} is not valid JSON: {err}') from err
+        raise DataError(f'{what} {path!r} is not valid JSON: {err}') from err
 
 
 def _require(record: dict, keys: tuple, where: str) -> None:
     missing = [k for k in keys if k not in record]
     if missing:
-        raise KeyError(f'{where} lacks field(s) {missing} (has {sorted(record)})')
+        raise DataError(f'{where} lacks field(s) {missing} (has {sorted(record)})')
 
 
 class CocoDataset(BaseTopdownDataset):
@@ -73,7 +74,7 @@ class CocoDataset(BaseTopdownDataset):
     def load_data_list(self) -> List[Dict[str, Any]]:
         coco = read_json(self.ann_file, 'COCO annotation file')
         if not isinstance(coco, dict):
-            raise ValueError(f'COCO annotation file {self.ann_file!r} must hold a JSON object')
+            raise DataError(f'COCO annotation file {self.ann_file!r} must hold a JSON object')
         _require(coco, ('images', 'annotations'), f'COCO annotation file {self.ann_file!r}')
         images = {}
         for i, img in enumerate(coco['images']):
@@ -99,11 +100,11 @@ class CocoDataset(BaseTopdownDataset):
             if kpt_cats and ann.get('category_id', 1) not in kpt_cats:
                 continue
             if ann['image_id'] not in images:
-                raise KeyError(f'{where} refers to image_id {ann["image_id"]} absent from "images"')
+                raise DataError(f'{where} refers to image_id {ann["image_id"]} absent from "images"')
             kpts = np.asarray(ann['keypoints'], dtype=np.float32)
             if kpts.size != 3 * num_kpt:
-                raise ValueError(f'{where} has {kpts.size} keypoint values, expected 3 x {num_kpt} '
-                                 f'for dataset {self.metainfo["dataset_name"]!r}')
+                raise DataError(f'{where} has {kpts.size} keypoint values, expected 3 x {num_kpt} '
+                                f'for dataset {self.metainfo["dataset_name"]!r}')
             kpts = kpts.reshape(num_kpt, 3)
             visible = kpts[:, 2] > 0
             if ann.get('iscrowd', 0) or not visible.any():
@@ -130,14 +131,14 @@ class CocoDataset(BaseTopdownDataset):
     def _load_detections(self, images: dict) -> List[Dict[str, Any]]:
         dets = read_json(self.bbox_file, 'detection file')
         if not isinstance(dets, list):
-            raise ValueError(f'detection file {self.bbox_file!r} must hold a JSON list of '
-                             f'{{image_id, category_id, bbox, score}}')
+            raise DataError(f'detection file {self.bbox_file!r} must hold a JSON list of '
+                            f'{{image_id, category_id, bbox, score}}')
         num_kpt = self.metainfo['num_keypoints']
         unknown = sorted({d.get('image_id')
                           for d in dets if d.get('image_id') not in images},
                          key=str)
         if unknown:
-            raise KeyError(
+            raise DataError(
                 f'detection file {self.bbox_file!r} has image ids absent from the annotation '
                 f'file {self.ann_file!r}: {unknown[:20]}{" ..." if len(unknown) > 20 else ""}')
         data_list = []

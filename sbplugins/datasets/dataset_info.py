@@ -17,6 +17,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from sbplugins.utils.geometry import flip_indices_from_pairs
+from sbcore.errors import ConfigError, DataError, MissingFileError
 
 _REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights', 'sigmas')
 _REQUIRED_JOINT_KEYS = ('name', 'id', 'color', 'type', 'swap')
@@ -37,30 +38,30 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         ``keypoint_colors`` (K, 3) uint8, ``joint_weights`` (K,) float32, ``sigmas`` (K,) float32.
     """
     if not isinstance(info, dict):
-        raise TypeError(f'{source}: dataset_info must be a dict, got {type(info).__name__}')
+        raise ConfigError(f'{source}: dataset_info must be a dict, got {type(info).__name__}')
     for key in _REQUIRED_KEYS:
         if key not in info:
-            raise KeyError(
+            raise DataError(
                 f'{source}: dataset_info has no key {key!r} (required: {_REQUIRED_KEYS})')
 
     kp_info = info['keypoint_info']
     num_keypoints = len(kp_info)
     if sorted(kp_info) != list(range(num_keypoints)):
-        raise ValueError(
+        raise DataError(
             f'{source}: keypoint_info keys must be 0..{num_keypoints - 1}, got {sorted(kp_info)}')
     names: List[str] = []
     for idx in range(num_keypoints):
         joint = kp_info[idx]
         for key in _REQUIRED_JOINT_KEYS:
             if key not in joint:
-                raise KeyError(f'{source}: keypoint_info[{idx}] has no key {key!r} '
-                               f'(required: {_REQUIRED_JOINT_KEYS})')
+                raise DataError(f'{source}: keypoint_info[{idx}] has no key {key!r} '
+                                f'(required: {_REQUIRED_JOINT_KEYS})')
         if joint['id'] != idx:
-            raise ValueError(f'{source}: keypoint_info[{idx}] has id {joint["id"]}, expected {idx}')
+            raise DataError(f'{source}: keypoint_info[{idx}] has id {joint["id"]}, expected {idx}')
         names.append(joint['name'])
     name2id = {name: i for i, name in enumerate(names)}
     if len(name2id) != num_keypoints:
-        raise ValueError(f'{source}: keypoint names are not unique: {names}')
+        raise DataError(f'{source}: keypoint names are not unique: {names}')
 
     flip_pairs: List[Tuple[int, int]] = []
     for idx, name in enumerate(names):
@@ -68,12 +69,12 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         if not swap:
             continue
         if swap not in name2id:
-            raise KeyError(
+            raise DataError(
                 f'{source}: keypoint_info[{idx}] ({name}) swaps with unknown joint {swap!r}')
         other = name2id[swap]
         if kp_info[other]['swap'] != name:
-            raise ValueError(f'{source}: swap of {name!r} is {swap!r} but swap of {swap!r} is '
-                             f'{kp_info[other]["swap"]!r} (must be mutual)')
+            raise DataError(f'{source}: swap of {name!r} is {swap!r} but swap of {swap!r} is '
+                            f'{kp_info[other]["swap"]!r} (must be mutual)')
         if idx < other:
             flip_pairs.append((idx, other))
 
@@ -84,7 +85,7 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         a, b = link['link']
         for end in (a, b):
             if end not in name2id:
-                raise KeyError(f'{source}: skeleton_info[{sk_idx}] links unknown joint {end!r}')
+                raise DataError(f'{source}: skeleton_info[{sk_idx}] links unknown joint {end!r}')
         skeleton_links.append((name2id[a], name2id[b]))
         link_colors.append(link.get('color', [255, 255, 255]))
 
@@ -92,8 +93,8 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
     sigmas = np.asarray(info['sigmas'], dtype=np.float32)
     for key, arr in (('joint_weights', joint_weights), ('sigmas', sigmas)):
         if arr.shape != (num_keypoints, ):
-            raise ValueError(f'{source}: {key} has shape {arr.shape}, expected ({num_keypoints},) '
-                             f'(one per keypoint)')
+            raise DataError(f'{source}: {key} has shape {arr.shape}, expected ({num_keypoints},) '
+                            f'(one per keypoint)')
 
     return dict(
         dataset_name=info['dataset_name'],
@@ -129,7 +130,7 @@ def resolve_info_path(name_or_path: str) -> str:
         return shipped
     if os.path.isfile(name_or_path):
         return name_or_path
-    raise FileNotFoundError(
+    raise MissingFileError(
         f'dataset-info {name_or_path!r}: neither a shipped dataset name '
         f'({", ".join(shipped_dataset_names())}) nor an existing file (cwd {os.getcwd()})')
 
@@ -139,14 +140,14 @@ def load_dataset_info(path: str) -> dict:
     path = resolve_info_path(path)
     namespace = runpy.run_path(path)
     if 'dataset_info' not in namespace:
-        raise KeyError(f'dataset-info file {path} defines no variable "dataset_info"')
+        raise DataError(f'dataset-info file {path} defines no variable "dataset_info"')
     return parse_dataset_info(namespace['dataset_info'], source=path)
 
 
 def build_metainfo(metainfo: Dict) -> dict:
     """Dataset meta from a ``metainfo`` argument: ``dict(from_file=path)`` or a raw info dict."""
     if metainfo is None:
-        raise ValueError(
+        raise DataError(
             'metainfo is required: dict(from_file="coco") (a shipped dataset name) or a path')
     if 'from_file' in metainfo:
         return load_dataset_info(metainfo['from_file'])

@@ -10,6 +10,7 @@ from sbplugins.utils.geometry import PIXEL_STD, fix_aspect_ratio
 
 from .base import BaseTopdownDataset
 from .coco import read_json
+from sbcore.errors import DataError, MissingFileError
 
 HEAD_SIZE_FACTOR = 0.6  # the MPII benchmark's SC_BIAS: head size = 0.6 * head-box diagonal
 UPPER_NECK, HEAD_TOP = 8, 9
@@ -22,19 +23,19 @@ def load_head_boxes(path: str, num_instances: int) -> np.ndarray:
     ``.json``: a list of N ``[x1, y1, x2, y2]``. Either way there is one box per JSON entry, in order.
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'MPII head-box file {path!r} not found')
+        raise MissingFileError(f'MPII head-box file {path!r} not found')
     if path.endswith('.mat'):
         from scipy.io import loadmat  # only needed for the official .mat file
         mat = loadmat(path)
         if 'headboxes_src' not in mat:
-            raise KeyError(
+            raise DataError(
                 f'MPII head-box file {path!r} has no "headboxes_src" (keys: {sorted(mat)})')
         src = np.asarray(mat['headboxes_src'], dtype=np.float64)
         boxes = np.concatenate([src[0].T, src[1].T], axis=1)
     else:
         boxes = np.asarray(read_json(path, 'MPII head-box file'), dtype=np.float64)
     if boxes.shape != (num_instances, 4):
-        raise ValueError(
+        raise DataError(
             f'MPII head-box file {path!r} gives boxes of shape {boxes.shape}, expected '
             f'({num_instances}, 4): one [x1, y1, x2, y2] per annotation entry')
     return boxes
@@ -84,19 +85,19 @@ class MpiiDataset(BaseTopdownDataset):
     def load_data_list(self) -> List[Dict[str, Any]]:
         anns = read_json(self.ann_file, 'MPII annotation file')
         if not isinstance(anns, list):
-            raise ValueError(f'MPII annotation file {self.ann_file!r} must hold a JSON list of '
-                             f'{{image, center, scale, joints, joints_vis}}')
+            raise DataError(f'MPII annotation file {self.ann_file!r} must hold a JSON list of '
+                            f'{{image, center, scale, joints, joints_vis}}')
         num_kpt = self.metainfo['num_keypoints']
         for i, ann in enumerate(anns):
             missing = [
                 k for k in ('image', 'center', 'scale', 'joints', 'joints_vis') if k not in ann
             ]
             if missing:
-                raise KeyError(f'{self.ann_file}: entry {i} lacks field(s) {missing}')
+                raise DataError(f'{self.ann_file}: entry {i} lacks field(s) {missing}')
             if np.asarray(ann['joints']).shape != (num_kpt, 2) or len(ann['joints_vis']) != num_kpt:
-                raise ValueError(f'{self.ann_file}: entry {i} has joints of shape '
-                                 f'{np.asarray(ann["joints"]).shape} / {len(ann["joints_vis"])} '
-                                 f'visibilities, expected ({num_kpt}, 2) / {num_kpt}')
+                raise DataError(f'{self.ann_file}: entry {i} has joints of shape '
+                                f'{np.asarray(ann["joints"]).shape} / {len(ann["joints_vis"])} '
+                                f'visibilities, expected ({num_kpt}, 2) / {num_kpt}')
         if not anns:
             return []
         # Vectorised over all entries: (N, 2) centers, (N,) scales, (N, K, 2) joints.

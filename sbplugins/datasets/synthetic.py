@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 
 from .coco import CocoDataset
 from .synthetic_people import ensure_dataset
+from sbcore.errors import ConfigError
 
 
 class SyntheticCocoDataset(CocoDataset):
@@ -32,13 +33,13 @@ class SyntheticCocoDataset(CocoDataset):
                  use_detections: bool = False, image_size: Tuple[int, int] = (320, 256),
                  max_people_per_image: int = 2, difficulty: float = 1.0, **coco_kwargs):
         if split not in ('train', 'val'):
-            raise ValueError(f'SyntheticCocoDataset split must be "train" or "val", got {split!r}')
+            raise ConfigError(f'SyntheticCocoDataset split must be "train" or "val", got {split!r}')
         if use_detections and split != 'val':
-            raise ValueError('SyntheticCocoDataset: use_detections=True needs split="val" '
-                             '(detection boxes are generated for the validation images only)')
+            raise ConfigError('SyntheticCocoDataset: use_detections=True needs split="val" '
+                              '(detection boxes are generated for the validation images only)')
         fixed = sorted({'ann_file', 'data_prefix', 'bbox_file'} & set(coco_kwargs))
         if fixed:
-            raise TypeError(f'SyntheticCocoDataset sets {fixed} itself from split={split!r}')
+            raise ConfigError(f'SyntheticCocoDataset sets {fixed} itself from split={split!r}')
         self.split = split
         self.paths = ensure_dataset(data_root, num_train_images=num_train_images,
                                     num_val_images=num_val_images, image_size=image_size,

@@ -34,6 +34,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+from sbcore.errors import ConfigError
+
 GENERATOR_VERSION = 1  # bump when the drawing changes, so ensure_dataset() regenerates old copies
 
 KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
@@ -366,7 +368,7 @@ def generate_split(out_dir: str, split: str, num_images: int, image_size: Tuple[
                    max_people_per_image: int, seed: int, difficulty: float = 1.0) -> Tuple[dict, List[dict]]:
     """Write one split's images; return its COCO annotation dict and its detection list."""
     if split not in _SPLIT_CODE:
-        raise ValueError(f'split must be one of {sorted(_SPLIT_CODE)}, got {split!r}')
+        raise ConfigError(f'split must be one of {sorted(_SPLIT_CODE)}, got {split!r}')
     img_dir = dataset_paths(out_dir)[f'{split}_images']
     os.makedirs(img_dir, exist_ok=True)
     id_offset = _VAL_ID_OFFSET if split == 'val' else 0
@@ -412,9 +414,9 @@ def generate_dataset(out_dir: str, num_train_images: int = 1500, num_val_images:
         The paths of ``dataset_paths(out_dir)``.
     """
     if max_people_per_image < 1 or num_train_images < 0 or num_val_images < 0 or not 0 <= difficulty <= 1:
-        raise ValueError(f'need max_people_per_image >= 1, image counts >= 0 and 0 <= difficulty <= 1, got '
-                         f'max_people_per_image={max_people_per_image}, num_train_images={num_train_images}, '
-                         f'num_val_images={num_val_images}, difficulty={difficulty}')
+        raise ConfigError(f'need max_people_per_image >= 1, image counts >= 0 and 0 <= difficulty <= 1, got '
+                          f'max_people_per_image={max_people_per_image}, num_train_images={num_train_images}, '
+                          f'num_val_images={num_val_images}, difficulty={difficulty}')
     paths = dataset_paths(out_dir)
     for sub in ('annotations', 'person_detection_results'):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
@@ -467,17 +469,23 @@ def ensure_dataset(out_dir: str, num_train_images: int = 1500, num_val_images: i
         if _read_meta(paths['meta']) == wanted:  # another process finished the same job meanwhile
             shutil.rmtree(tmp)
             return paths
-        if os.path.exists(out_dir):
-            old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + '.old-', dir=parent)
-            os.replace(out_dir, os.path.join(old, 'data'))
-            shutil.rmtree(old)
-        os.replace(tmp, out_dir)
+        swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if _read_meta(paths['meta']) == wanted:  # another process finished the same job first
             return paths
         raise
     return paths
+
+
+def swap_into_place(new_dir: str, out_dir: str) -> None:
+    """Replace ``out_dir`` by the finished ``new_dir`` (a sibling): the old folder is renamed
+    aside first and removed after, so ``out_dir`` is never half-written."""
+    if os.path.exists(out_dir):
+        old = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + '.old-', dir=os.path.dirname(out_dir))
+        os.replace(out_dir, os.path.join(old, 'data'))
+        shutil.rmtree(old)
+    os.replace(new_dir, out_dir)
 
 
 def _read_meta(path: str):

@@ -5,6 +5,7 @@ Parameter names are ``backbone.*`` and ``head.*`` (the loss holds no parameters)
 from __future__ import annotations
 
 import logging
+import os
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -12,6 +13,8 @@ import numpy as np
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
 import mindspore
 from mindspore import nn
+from sbcore.checkpoint import load_checkpoint
+from sbcore.errors import CheckpointError, ConfigError, MissingFileError
 from sbcore.registries import MODELS
 from sbplugins.registries import CODECS
 
@@ -24,14 +27,32 @@ DEFAULT_PREPROCESSOR = dict(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=True)
 
 
+# The torchvision ImageNet weights the official code starts from, per ResNet depth.
+TORCHVISION_RESNET_FILES = {18: 'resnet18-5c106cde.pth', 34: 'resnet34-333f7ec4.pth',
+                            50: 'resnet50-19c8e357.pth', 101: 'resnet101-5d3b4d8f.pth',
+                            152: 'resnet152-b121ed2d.pth'}
+
+
+def missing_pretrained_error(path: str, depth: Optional[int] = None) -> MissingFileError:
+    """The one-line error for an absent ``pretrained`` file, with the command that makes it."""
+    src = TORCHVISION_RESNET_FILES.get(depth, 'resnetN-xxxxxxxx.pth')
+    return MissingFileError(
+        f'pretrained backbone checkpoint {path} not found (model.pretrained); convert the '
+        f'torchvision ImageNet weights with: python tools/convert_weights.py --kind torchvision '
+        f'--src {src} --dst {path}  (or set model.pretrained=None to start from random weights)')
+
+
 def load_backbone_checkpoint(backbone: nn.Cell, path: str) -> None:
     """Load a MindSpore checkpoint (names without ``backbone.``) into ``backbone``.
 
-    The names and shapes are compared here rather than trusting ``load_param_into_net``'s
-    strict flag (see docs/mindspore-notes.md). Missing or mis-shaped parameters are an error;
+    Read through ``sbcore.checkpoint.load_checkpoint`` (truncation and checksums checked). The
+    names and shapes are compared here rather than trusting ``load_param_into_net``'s strict
+    flag (see docs/mindspore-notes.md). Missing or mis-shaped parameters are an error;
     unexpected ones (e.g. an ImageNet classifier ``fc.*``) are logged and skipped.
     """
-    checkpoint = mindspore.load_checkpoint(path)
+    if not os.path.isfile(path):
+        raise missing_pretrained_error(path, getattr(backbone, 'depth', None))
+    checkpoint, _ = load_checkpoint(path)
     params = dict(backbone.parameters_and_names())
     missing = sorted(set(params) - set(checkpoint))
     unexpected = sorted(set(checkpoint) - set(params))
@@ -40,14 +61,14 @@ def load_backbone_checkpoint(backbone: nn.Cell, path: str) -> None:
                        for name in set(params) & set(checkpoint)
                        if tuple(checkpoint[name].shape) != tuple(params[name].shape))
     if missing or misshaped:
-        raise ValueError(f'pretrained checkpoint {path} does not fit the backbone: '
-                         f'missing {missing or "none"}; mis-shaped {misshaped or "none"}; '
-                         f'unexpected {unexpected or "none"}')
+        raise CheckpointError(f'pretrained checkpoint {path} does not fit the backbone: '
+                              f'missing {missing or "none"}; mis-shaped {misshaped or "none"}; '
+                              f'unexpected {unexpected or "none"}')
     if unexpected:
         logger.warning('pretrained checkpoint %s: ignoring %d unexpected parameter(s): %s',
                        path, len(unexpected), ', '.join(unexpected))
     for name, param in params.items():
-        param.set_data(mindspore.Tensor(checkpoint[name].asnumpy(), param.dtype))
+        param.set_data(mindspore.Tensor(checkpoint[name], param.dtype))
     logger.info('loaded %d backbone parameters from %s', len(params), path)
 
 
@@ -63,7 +84,10 @@ class TopdownPoseEstimator(nn.Cell):
         test_cfg: ``flip_test`` (average with the flipped input's heatmaps) and
             ``shift_heatmap`` (shift the flipped-back heatmaps right by one pixel, the official
             quirk kept as the default).
-        pretrained: MindSpore checkpoint of backbone weights loaded at construction.
+        pretrained: MindSpore checkpoint of backbone weights (e.g. converted ImageNet
+            weights), loaded by :meth:`init_weights`, which the runner calls before training
+            unless a checkpoint (``load_from``/``resume``) supplies every weight; evaluation
+            and inference from a checkpoint therefore never read it.
 
     ``construct(inputs (N,3,H,W) float32)`` -> heatmaps (N,K,H/4,W/4) for the SimpleBaseline head.
     """
@@ -81,15 +105,20 @@ class TopdownPoseEstimator(nn.Cell):
         preprocessor = dict(DEFAULT_PREPROCESSOR, **(data_preprocessor or {}))
         unknown = sorted(set(preprocessor) - set(DEFAULT_PREPROCESSOR))
         if unknown:
-            raise ValueError(f'TopdownPoseEstimator: data_preprocessor keys {unknown} are not '
-                             f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
+            raise ConfigError(f'TopdownPoseEstimator: data_preprocessor keys {unknown} are not '
+                              f'known; expected {sorted(DEFAULT_PREPROCESSOR)}')
         self.mean = np.asarray(preprocessor['mean'], np.float32).reshape(1, 1, 1, -1)
         self.std = np.asarray(preprocessor['std'], np.float32).reshape(1, 1, 1, -1)
         self.bgr_to_rgb = bool(preprocessor['bgr_to_rgb'])
         self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self.dataset_meta: Dict = {}
-        if pretrained:
-            load_backbone_checkpoint(self.backbone, pretrained)
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` into the backbone (MMEngine's name for the initialisation that
+        a checkpoint would replace); nothing to do without it."""
+        if self.pretrained:
+            load_backbone_checkpoint(self.backbone, self.pretrained)
 
     # network --------------------------------------------------------------------------------
     def construct(self, inputs: mindspore.Tensor) -> mindspore.Tensor:

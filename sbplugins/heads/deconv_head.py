@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence, Tuple
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore loads)
+from sbcore.errors import ConfigError
 import mindspore
 from mindspore import nn
 from mindspore.common.initializer import Normal, Zero
@@ -29,8 +30,8 @@ def deconv_padding(kernel_size: int) -> Tuple[int, int, int, int]:
     """
     table = {4: (1, 1, 1, 1), 3: (1, 0, 1, 0), 2: (0, 0, 0, 0)}
     if kernel_size not in table:
-        raise ValueError(f'DeconvHead: deconv kernel {kernel_size!r} is not supported; '
-                         f'expected one of {sorted(table)}')
+        raise ConfigError(f'DeconvHead: deconv kernel {kernel_size!r} is not supported; '
+                          f'expected one of {sorted(table)}')
     return table[kernel_size]
 
 
@@ -54,13 +55,13 @@ class DeconvHead(nn.Cell):
         super().__init__()
         if len(num_deconv_filters) != num_deconv_layers or \
                 len(num_deconv_kernels) != num_deconv_layers:
-            raise ValueError(f'DeconvHead: num_deconv_layers={num_deconv_layers} but '
-                             f'num_deconv_filters={tuple(num_deconv_filters)} and '
-                             f'num_deconv_kernels={tuple(num_deconv_kernels)}; '
-                             f'expected one entry per layer')
+            raise ConfigError(f'DeconvHead: num_deconv_layers={num_deconv_layers} but '
+                              f'num_deconv_filters={tuple(num_deconv_filters)} and '
+                              f'num_deconv_kernels={tuple(num_deconv_kernels)}; '
+                              f'expected one entry per layer')
         if final_conv_kernel not in (1, 3):
-            raise ValueError(f'DeconvHead: final_conv_kernel={final_conv_kernel!r}; '
-                             f'expected 1 or 3')
+            raise ConfigError(f'DeconvHead: final_conv_kernel={final_conv_kernel!r}; '
+                              f'expected 1 or 3')
         layers = []
         channels = in_channels
         for filters, kernel in zip(num_deconv_filters, num_deconv_kernels):

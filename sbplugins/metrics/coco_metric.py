@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .oks import oks_nms
+from sbcore.errors import ConfigError, MissingFileError
 
 PIXEL_STD = 200.0  # bbox_scale is in units of 200 px
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
@@ -56,9 +57,9 @@ class CocoMetric:
             raise ValueError(
                 f"CocoMetric: score_mode {score_mode!r}, expected 'bbox_keypoint' or 'bbox'")
         if nms_mode not in ('oks_nms', 'none'):
-            raise ValueError(f"CocoMetric: nms_mode {nms_mode!r}, expected 'oks_nms' or 'none'")
+            raise ConfigError(f"CocoMetric: nms_mode {nms_mode!r}, expected 'oks_nms' or 'none'")
         if not os.path.isfile(ann_file):
-            raise FileNotFoundError(f'CocoMetric: annotation file {ann_file!r} not found')
+            raise MissingFileError(f'CocoMetric: annotation file {ann_file!r} not found')
         self.ann_file = ann_file
         self.iou_type = iou_type
         self.score_mode = score_mode

@@ -6,6 +6,7 @@ from typing import Any, Dict
 
 import cv2
 import numpy as np
+from sbcore.errors import MissingFileError
 
 # The official code reads with IMREAD_IGNORE_ORIENTATION: EXIF rotation is NOT applied, so the
 # pixels match the annotations (which were made on the stored pixel grid).
@@ -44,7 +45,7 @@ class LoadImage:
                                f'(keys: {sorted(results)})')
             path = os.fspath(path)
             if not os.path.isfile(path):
-                raise FileNotFoundError(f'LoadImage: image file not found: {path}')
+                raise MissingFileError(f'LoadImage: image file not found: {path}')
             img = cv2.imread(path, _READ_FLAGS[self.color_type])
             if img is None:
                 raise OSError(f'LoadImage: OpenCV could not decode the image file {path} '

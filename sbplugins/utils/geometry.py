@@ -230,3 +230,66 @@ def crop_to_image(keypoints: np.ndarray, center: np.ndarray, scale: np.ndarray,
     half = np.array([input_size[0], input_size[1]], dtype=np.float64) / 2
     out = center + (keypoints - half) * (pixel_std * scale_w / float(input_size[0]))
     return out.astype(np.float32)
+
+
+def bbox_iou_xywh(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection over union of xywh boxes.
+
+    Args:
+        boxes_a: (N, 4) xywh; boxes_b: (M, 4) xywh.
+
+    Returns:
+        (N, M) float64 IoU in [0, 1]; 0 where both boxes are empty.
+    """
+    a = np.asarray(boxes_a, np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, np.float64).reshape(-1, 4)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (np.clip(a[:, 2], 0, None) * np.clip(a[:, 3], 0, None))[:, None] + \
+        (np.clip(b[:, 2], 0, None) * np.clip(b[:, 3], 0, None))[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def nms_boxes(boxes: np.ndarray, scores: np.ndarray, iou_thr: float) -> np.ndarray:
+    """Greedy box NMS: in descending score order keep a box unless its IoU with a kept box is
+    > ``iou_thr`` (ties keep the input order).
+
+    Args:
+        boxes: (N, 4) xywh; scores: (N,).
+
+    Returns:
+        (N',) int64 indices of the kept boxes, highest score first.
+    """
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    order = np.argsort(-scores, kind='stable')
+    iou = bbox_iou_xywh(boxes, boxes)
+    suppressed = np.zeros(len(scores), bool)
+    keep = []
+    for i in order:
+        if not suppressed[i]:
+            keep.append(i)
+            suppressed |= iou[i] > iou_thr
+    return np.asarray(keep, np.int64)
+
+
+def keypoints_bbox_xywh(keypoints: np.ndarray, valid: np.ndarray, enlarge: float = 0.0) -> np.ndarray:
+    """The tight xywh box of the ``valid`` joints, each side grown by ``enlarge`` of its length
+    (the paper's joint propagation: the box of the propagated joints enlarged by 15 %).
+
+    Args:
+        keypoints: (K, 2) image pixels; valid: (K,) bool.
+
+    Returns:
+        (4,) float32 xywh; zeros when no joint is valid.
+    """
+    pts = np.asarray(keypoints, np.float64).reshape(-1, 2)[np.asarray(valid, bool).reshape(-1)]
+    if len(pts) == 0:
+        return np.zeros(4, np.float32)
+    lo, hi = pts.min(0), pts.max(0)
+    size = hi - lo
+    center = (lo + hi) / 2
+    size = size * (1.0 + enlarge)
+    return np.array([*(center - size / 2), *size], np.float32)

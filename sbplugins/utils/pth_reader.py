@@ -29,6 +29,8 @@ from typing import Any, BinaryIO, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from sbcore.errors import CheckpointError, UserError
+
 __all__ = ['UnsafePickleError', 'PthFormatError', 'read_pth', 'load_state_dict']
 
 # torch's legacy format opens with this pickled int (torch/serialization.py MAGIC_NUMBER).
@@ -53,11 +55,11 @@ STORAGE_DTYPES: Dict[str, np.dtype] = {
 }
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(UserError, pickle.UnpicklingError):
     """The file names a global outside the allowlist; nothing from it was executed."""
 
 
-class PthFormatError(ValueError):
+class PthFormatError(CheckpointError):
     """The file is not a readable PyTorch checkpoint (or is inconsistent)."""
 
 

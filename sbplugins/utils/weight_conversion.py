@@ -21,6 +21,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 import sbcore  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore is imported below)
+from sbcore.errors import CheckpointError
 
 __all__ = ['UnmappedWeightsError', 'BN_RENAMES', 'convert_official', 'convert_torchvision',
            'save_mindspore_checkpoint']
@@ -35,7 +36,7 @@ HEAD_MODULE = re.compile(r'^(deconv_layers\.\d+|final_layer)$')
 CLASSIFIER_MODULE = re.compile(r'^fc$')
 
 
-class UnmappedWeightsError(KeyError):
+class UnmappedWeightsError(CheckpointError, KeyError):
     """Some state-dict names fit no known layout; ``.names`` lists them."""
 
     def __init__(self, names: List[str], kind: str):
@@ -113,23 +114,11 @@ def convert_torchvision(state: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 
 
 def save_mindspore_checkpoint(params: Dict[str, np.ndarray], path: os.PathLike) -> None:
-    """Write ``params`` as a MindSpore checkpoint at ``path`` (``*.ckpt``), atomically.
-
-    The checkpoint is written to a temporary file beside ``path`` and moved into place, so an
-    interrupted run never leaves a truncated checkpoint under the final name.
-    """
+    """Write ``params`` as a MindSpore checkpoint at ``path`` (``*.ckpt``), atomically and with
+    per-array checksums (``sbcore.checkpoint.save_checkpoint``; the folder is created)."""
+    from sbcore.checkpoint import save_checkpoint
     path = os.fspath(path)
     if not path.endswith('.ckpt'):  # mindspore.load_checkpoint refuses any other suffix
-        raise ValueError(f'MindSpore checkpoint path {path!r} must end with .ckpt')
-    import mindspore  # after sbcore (imported above) so the oneDNN setting applies
-
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f'.{os.path.basename(path)}.{os.getpid()}.tmp.ckpt')
-    entries = [{'name': name, 'data': mindspore.Tensor(array)} for name, array in params.items()]
-    try:
-        mindspore.save_checkpoint(entries, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        raise CheckpointError(f'MindSpore checkpoint path {path!r} must end with .ckpt')
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_checkpoint(path, params, {})

@@ -6,7 +6,8 @@
 #                      <work_dir>/state_rank<R>_<point>.npz at before_train (after a resume) and
 #                      after_train, so a test can compare ranks with each other and with one process;
 #   ToyMSEWithIds      ToyMSE that also counts distinct sample ids;
-#   RankCrashHook      kills one rank (os._exit, like a worker that dies) at the start of an epoch.
+#   RankCrashHook      kills one rank (os._exit, like a worker that dies, or a signal such as
+#                      SIGKILL) at the start of an epoch.
 import os as _os
 import sys as _sys
 
@@ -48,12 +49,16 @@ class RankStateDumpHook(_Hook):
 
 @_HOOKS.register(force=True)
 class RankCrashHook(_Hook):
-    def __init__(self, rank, at_epoch):
-        self.rank, self.at_epoch = rank, at_epoch
+    """Exit code 3 (``os._exit``), or killed by signal ``kill_signal`` (e.g. 9, SIGKILL)."""
+
+    def __init__(self, rank, at_epoch, kill_signal=None):
+        self.rank, self.at_epoch, self.kill_signal = rank, at_epoch, kill_signal
 
     def before_train_epoch(self, runner):
         if _dist.get_rank() == self.rank and runner.epoch == self.at_epoch:
             print(f'RankCrashHook: rank {self.rank} dies at epoch {self.at_epoch}', flush=True)
+            if self.kill_signal:
+                _os.kill(_os.getpid(), self.kill_signal)
             _os._exit(3)
 
 

@@ -1,0 +1,25 @@
+"""PoseTrack 2018 (17 joints in COCO's order): COCO's eyes are the head bottom and head top, the
+ears are never labelled. Head bottom/top have no left/right partner, so they are not swapped on a
+flip, and the head links differ; colours, weights and OKS sigmas are COCO's (as MMPose's
+posetrack18 info)."""
+import copy
+import os
+import runpy
+
+_coco = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'coco.py'))['dataset_info']
+dataset_info = copy.deepcopy(_coco)
+dataset_info['dataset_name'] = 'posetrack18'
+dataset_info['paper_info'] = dict(
+    author='Andriluka, Mykhaylo and others',
+    title='PoseTrack: A Benchmark for Human Pose Estimation and Tracking', container='CVPR',
+    year='2018', homepage='https://posetrack.net/users/download.php')
+for _idx, _name in ((1, 'head_bottom'), (2, 'head_top')):
+    dataset_info['keypoint_info'][_idx].update(name=_name, swap='')
+dataset_info['skeleton_info'] = {
+    i: dict(link=link['link'], id=i, color=link['color'])
+    for i, link in enumerate(l for l in _coco['skeleton_info'].values()
+                             if not set(l['link']) & {'left_eye', 'right_eye', 'left_ear', 'right_ear'})}
+for _link in (('nose', 'head_bottom'), ('nose', 'head_top'), ('head_bottom', 'left_shoulder'),
+              ('head_bottom', 'right_shoulder')):
+    _i = len(dataset_info['skeleton_info'])
+    dataset_info['skeleton_info'][_i] = dict(link=_link, id=_i, color=[51, 153, 255])

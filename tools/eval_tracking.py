@@ -1,0 +1,46 @@
+"""Score tracked poses as PoseTrack does: per-joint mAP and MOTA, ID switches, IDF1.
+
+    python tools/eval_tracking.py --gt data/synthetic_video/annotations/val/ --pred infer_out/
+    python tools/eval_tracking.py --gt GT.json --pred PRED.json --out metrics.json
+
+``--gt`` and ``--pred`` are PoseTrack 2018 files, or folders of per-video files paired by file
+name. Predicted frames are matched to the ground truth by image id, or by frame order when the
+predictions have other ids (e.g. ``tools/infer.py --track`` on a video without ``--ann-file``).
+Prints the table (mAP, MOTA, IDF1, ID switches, precision, recall per joint group and in total)
+and writes every figure, per joint too, as JSON (``--out``, default ``<pred>_metrics.json``).
+See ``sbplugins/metrics/posetrack_eval.py`` for the exact rules.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--gt', required=True, help='ground truth: a PoseTrack 2018 file or folder')
+    p.add_argument('--pred', required=True, help='predictions: a PoseTrack 2018 file or folder')
+    p.add_argument('--pck-thr', type=float, default=0.5,
+                   help='a joint matches within this fraction of the head size (PCKh, 0.5)')
+    p.add_argument('--out', help='metrics JSON (default: next to --pred, *_metrics.json)')
+    add_debug_argument(p)
+    args = p.parse_args(argv)
+    from sbplugins.metrics.posetrack_eval import evaluate_files, format_table
+    result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr)
+    print(f'{len(result["videos"])} video(s), PCKh@{args.pck_thr}')
+    print(format_table(result))
+    out = args.out or (os.path.join(args.pred, 'tracking_metrics.json') if os.path.isdir(args.pred)
+                       else os.path.splitext(args.pred)[0] + '_metrics.json')
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=1)
+    print(f'metrics written to {out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_tool(main))
