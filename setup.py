@@ -46,6 +46,7 @@ ENTRY_POINTS = {
     ],
     'sbpose.codecs': [
         'MSRAHeatmap = sbplugins.codecs.msra_heatmap:MSRAHeatmap',
+        'UDPHeatmap = sbplugins.codecs.udp_heatmap:UDPHeatmap',
     ],
     'sbpose.detectors': [
         'BoxFileDetector = sbplugins.detectors.box_file:BoxFileDetector',
@@ -98,6 +99,8 @@ setup(
         'numpy>=1.23,<2',  # MindSpore 2.10 breaks with numpy 2 (see docs/mindspore-notes in README)
         'opencv-python-headless>=4.5',
         'pycocotools>=2.0.6',
+        # CrowdPose / AI Challenger protocols: OKS on box area, crowd-index AP (CocoMetric)
+        'xtcocotools>=1.14',
         'addict>=2.4',
         'yapf>=0.32',
         'entrypoints>=0.4',

@@ -103,7 +103,7 @@ def test_encode_rejects_bad_shapes_and_options():
     with pytest.raises(ValueError, match='keypoints_visible'):
         MSRAHeatmap().encode(np.zeros((1, 17, 2)), np.ones(17))
     with pytest.raises(ValueError, match='refine'):
-        MSRAHeatmap(refine='dark')
+        MSRAHeatmap(refine='subpixel')
 
 
 @pytest.mark.parametrize('mode', ['official', 'mmpose'])

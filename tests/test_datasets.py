@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before anything imports mindspore)
+from sbcore.errors import DataError
 from sbcore.registries import DATASETS
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.dataset_info import load_dataset_info, parse_dataset_info
@@ -182,7 +183,7 @@ def test_coco_errors_name_the_file(tmp_path, coco_sample):
         json.dumps(
             dict(images=[dict(id=1, file_name='a.jpg', width=9, height=9)],
                  annotations=[dict(id=3, image_id=1, bbox=[0, 0, 1, 1])])))
-    with pytest.raises(KeyError, match=r"no_kpts\.json.*keypoints"):
+    with pytest.raises(DataError, match=r"no_kpts\.json.*keypoints"):
         CocoDataset(str(no_kpts))
     dets = json.loads(coco_sample['det_file'].read_text())
     dets[3]['image_id'] = 424242

@@ -49,7 +49,8 @@ def test_recipe_is_valid(path):
     cfg = Config.fromfile(path)
     assert set(cfg.keys()) <= KNOWN_KEYS, set(cfg.keys()) - KNOWN_KEYS
     header = path.read_text().split('"""')[1]
-    assert any(w in header for w in ('Should reproduce', 'Expected', 'Target')), header
+    assert any(w in header for w in ('Should reproduce', 'Should approach', 'Expected',
+                                     'Target')), header
     for registry, name in _types(cfg.to_dict()):
         assert name in registry, f'{path.name}: {name} not in {registry}'
     c = cfg.to_dict()

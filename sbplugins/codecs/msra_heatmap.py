@@ -4,6 +4,12 @@ Encoding follows the official ``generate_target`` rule for rule (reference doc "
 vectorised over instances and joints: the 2-D window is the outer product of a 1-D row and a 1-D
 column (the Gaussian is separable), so one instance of 17 joints costs a few microseconds instead
 of a Python loop per joint.
+
+``unbiased=True`` is DARK (Zhang et al., CVPR 2020), MMPose's ``MSRAHeatmap(unbiased=True)``: the
+target Gaussian sits at the unquantised position keypoint / stride over the whole heatmap, and
+decoding modulates the heatmap and takes a Taylor step in log space
+(``sbplugins.codecs.refinement.refine_dark``). ``refine='dark'`` keeps the official encoding and
+decodes with DARK (for models trained with the official target).
 """
 from __future__ import annotations
 
@@ -13,31 +19,43 @@ import numpy as np
 
 from sbcore.errors import ConfigError
 
-REFINE_MODES = ('official', 'mmpose', 'none')
+from .base import BaseKeypointCodec
+from .refinement import (QUARTER_PIXEL_MODES, get_heatmap_maximum, refine_dark,
+                         refine_quarter_pixel)
+
+REFINE_MODES = QUARTER_PIXEL_MODES + ('dark', 'none')
 
 
-class MSRAHeatmap:
+class MSRAHeatmap(BaseKeypointCodec):
     """Unnormalised Gaussian heatmaps at ``heatmap_size`` for keypoints in ``input_size`` pixels.
 
     Args:
         input_size: (w, h) of the network input crop.
         heatmap_size: (w, h) of the heatmaps (stride = input_size / heatmap_size per axis).
         sigma: Gaussian sigma in heatmap pixels (2 for 64x48, 3 for 96x72).
-        refine: quarter-pixel refinement of the decoded argmax: ``'official'`` (only when
-            1 < x < W-1 and 1 < y < H-1, both shifts together), ``'mmpose'`` (x and y bounds tested
-            independently) or ``'none'``.
+        unbiased: DARK's unbiased encoding and DARK decoding (``refine`` is then ``'dark'``).
+        blur_kernel_size: DARK's modulation kernel (11 for 64x48 heatmaps, as DARK and MMPose).
+        refine: sub-pixel step of the decoded argmax: ``'official'`` quarter pixel (only when
+            1 < x < W-1 and 1 < y < H-1, both shifts together), ``'mmpose'`` quarter pixel (x and
+            y bounds tested independently), ``'dark'`` (DARK decoding of the official target)
+            or ``'none'``.
     """
 
     def __init__(self, input_size: Sequence[int] = (192, 256),
                  heatmap_size: Sequence[int] = (48, 64), sigma: float = 2.0,
+                 unbiased: bool = False, blur_kernel_size: int = 11,
                  refine: str = 'official'):
+        refine = 'none' if refine is None else refine  # --cfg-options reads none as None
         if refine not in REFINE_MODES:
             raise ConfigError(f'MSRAHeatmap: refine must be one of {REFINE_MODES}, got {refine!r}')
-        if len(input_size) != 2 or len(heatmap_size) != 2:
-            raise ConfigError(f'MSRAHeatmap: input_size and heatmap_size must be (w, h), got '
-                              f'{input_size!r} and {heatmap_size!r}')
-        if sigma <= 0:
-            raise ConfigError(f'MSRAHeatmap: sigma must be > 0, got {sigma}')
+        if blur_kernel_size < 1 or blur_kernel_size % 2 == 0:
+            raise ConfigError(f'MSRAHeatmap: blur_kernel_size must be odd, got {blur_kernel_size}')
+        input_size, heatmap_size = self._check_sizes('MSRAHeatmap', input_size, heatmap_size,
+                                                     sigma)
+        self.unbiased = bool(unbiased)
+        self.blur_kernel_size = int(blur_kernel_size)
+        if self.unbiased:
+            refine = 'dark'
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
         self.sigma = float(sigma)
@@ -62,7 +80,7 @@ class MSRAHeatmap:
 
     def __repr__(self) -> str:
         return (f'MSRAHeatmap(input_size={self.input_size}, heatmap_size={self.heatmap_size}, '
-                f'sigma={self.sigma}, refine={self.refine!r})')
+                f'sigma={self.sigma}, unbiased={self.unbiased}, refine={self.refine!r})')
 
     # encode ------------------------------------------------------------------------------------
     def _axis_profile(self, ul: np.ndarray, br: np.ndarray, length: int) -> np.ndarray:
@@ -86,20 +104,14 @@ class MSRAHeatmap:
         Returns:
             dict(heatmaps=(K, H, W) float32, the maximum over instances;
                  keypoint_weights=(N, K) float32: visibility (0/1), 0 where the window lies fully
-                 outside the heatmap (ul >= size or br < 0; br == 0 keeps weight 1 and draws
-                 nothing, the official quirk)).
+                 outside the heatmap (official: ul >= size or br < 0 with the rounded centre;
+                 br == 0 keeps weight 1 and draws nothing, the official quirk; unbiased: the same
+                 test on the unrounded centre, mu - 3 sigma >= size or mu + 3 sigma + 1 < 0)).
         """
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
-            raise ValueError(f'MSRAHeatmap.encode: keypoints must be (N, K, 2), got {keypoints.shape}')
+        keypoints, visible = self._check_keypoints('MSRAHeatmap', keypoints, keypoints_visible)
+        if self.unbiased:
+            return self._encode_unbiased(keypoints, visible)
         n, k = keypoints.shape[:2]
-        if keypoints_visible is None:
-            visible = np.ones((n, k), np.float32)
-        else:
-            visible = np.asarray(keypoints_visible, dtype=np.float32)
-            if visible.shape != (n, k):
-                raise ValueError(f'MSRAHeatmap.encode: keypoints_visible must be ({n}, {k}), '
-                                 f'got {visible.shape}')
         w, h = self.heatmap_size
         # int(x / stride + 0.5): truncation toward zero, not floor (reference doc quirk)
         mu = np.trunc(keypoints / self.stride + 0.5)
@@ -112,20 +124,40 @@ class MSRAHeatmap:
         ul_x = np.where(weights > 0.5, ul[..., 0], w)
         gx = self._axis_profile(ul_x, br[..., 0], w)  # (N, K, W)
         gy = self._axis_profile(ul[..., 1], br[..., 1], h)  # (N, K, H)
+        return dict(heatmaps=self._outer_max(gy, gx, k), keypoint_weights=weights)
+
+    @staticmethod
+    def _outer_max(gy: np.ndarray, gx: np.ndarray, k: int) -> np.ndarray:
+        """(N, K, H) and (N, K, W) profiles -> (K, H, W) float32, the maximum over instances."""
+        n, h, w = gy.shape[0], gy.shape[-1], gx.shape[-1]
+        if n == 0:
+            return np.zeros((k, h, w), np.float32)
         if n == 1:
-            heatmaps = np.einsum('ki,kj->kij', gy[0], gx[0])
-        elif n == 0:
-            heatmaps = np.zeros((k, h, w), np.float32)
-        else:
-            heatmaps = np.einsum('nki,nkj->nkij', gy, gx).max(axis=0)
-        return dict(heatmaps=heatmaps, keypoint_weights=weights)
+            return np.einsum('ki,kj->kij', gy[0], gx[0]).astype(np.float32)
+        return np.einsum('nki,nkj->nkij', gy, gx).max(axis=0).astype(np.float32)
+
+    def _encode_unbiased(self, keypoints: np.ndarray,
+                         visible: np.ndarray) -> Dict[str, np.ndarray]:
+        """DARK: exp(-((x - mu_x)^2 + (y - mu_y)^2) / (2 sigma^2)) over the whole heatmap with
+        mu = keypoint / stride unrounded (MMPose's ``generate_unbiased_gaussian_heatmaps``)."""
+        k = keypoints.shape[1]
+        w, h = self.heatmap_size
+        mu = keypoints / self.stride
+        outside = ((mu - self._radius >= self.heatmap_size) | (mu + self._radius + 1 < 0)).any(-1)
+        weights = ((visible > 0) & ~outside).astype(np.float32)
+        two_var = 2 * self.sigma ** 2
+        gx = np.exp(-(np.arange(w) - mu[..., 0:1]) ** 2 / two_var)  # (N, K, W)
+        gy = np.exp(-(np.arange(h) - mu[..., 1:2]) ** 2 / two_var)  # (N, K, H)
+        gx = np.where(weights[..., None] > 0.5, gx, 0.0)
+        return dict(heatmaps=self._outer_max(gy, gx, k), keypoint_weights=weights)
 
     # decode ------------------------------------------------------------------------------------
     def batch_decode(self, heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Heatmaps -> keypoints in input-crop pixels and scores (the heatmap maxima).
 
         Argmax with the first maximum winning; a non-positive maximum gives (0, 0); then the
-        quarter-pixel refinement of ``self.refine``; then heatmap -> input pixels by the stride.
+        sub-pixel step of ``self.refine`` (quarter pixel, DARK or none); then heatmap -> input
+        pixels by the stride.
 
         Args:
             heatmaps: (N, K, H, W).
@@ -133,55 +165,11 @@ class MSRAHeatmap:
         Returns:
             keypoints (N, K, 2) float32 input-crop pixels, scores (N, K) float32.
         """
-        heatmaps = np.asarray(heatmaps)
-        if heatmaps.ndim != 4:
-            raise ValueError(f'MSRAHeatmap.batch_decode: heatmaps must be (N, K, H, W), '
-                             f'got {heatmaps.shape}')
-        n, k, h, w = heatmaps.shape
-        flat = heatmaps.reshape(n, k, h * w)
-        idx = flat.argmax(axis=-1)
-        scores = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0].astype(np.float32)
-        x = idx % w
-        y = idx // w
-        found = scores > 0
-        x = np.where(found, x, 0)
-        y = np.where(found, y, 0)
-
-        coords = np.stack([x, y], axis=-1).astype(np.float32)
-        if self.refine != 'none':
-            coords += self._refinement(heatmaps.reshape(n * k, h, w), x.ravel(), y.ravel()
-                                       ).reshape(n, k, 2)
+        heatmaps = self._check_heatmaps('MSRAHeatmap', heatmaps)
+        coords, scores = get_heatmap_maximum(heatmaps)
+        if self.refine == 'dark':
+            coords = refine_dark(heatmaps, coords, scores, self.blur_kernel_size)
+        elif self.refine != 'none':
+            coords = refine_quarter_pixel(heatmaps, coords, self.refine)
         keypoints = (coords * self.stride).astype(np.float32)
         return keypoints, scores
-
-    def _refinement(self, hm: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """(M, H, W) heatmaps and (M,) integer argmax -> (M, 2) quarter-pixel shifts."""
-        m, h, w = hm.shape
-        if self.refine == 'official':
-            ok = (x > 1) & (x < w - 1) & (y > 1) & (y < h - 1)
-            ok_x = ok_y = ok
-        else:  # mmpose: each axis tests its own bounds (and that the other index is in range)
-            ok_x = (x > 1) & (x < w - 1) & (y > 0) & (y < h)
-            ok_y = (y > 1) & (y < h - 1) & (x > 0) & (x < w)
-        rows = np.arange(m)
-        xc = np.clip(x, 1, max(w - 2, 1))
-        yc = np.clip(y, 1, max(h - 2, 1))
-        yi = np.clip(y, 0, h - 1)
-        xi = np.clip(x, 0, w - 1)
-        if w >= 3:
-            dx = hm[rows, yi, np.minimum(xc + 1, w - 1)] - hm[rows, yi, xc - 1]
-        else:
-            dx = np.zeros(m, hm.dtype)
-        if h >= 3:
-            dy = hm[rows, np.minimum(yc + 1, h - 1), xi] - hm[rows, yc - 1, xi]
-        else:
-            dy = np.zeros(m, hm.dtype)
-        shift = np.stack([np.where(ok_x, np.sign(dx), 0), np.where(ok_y, np.sign(dy), 0)], axis=-1)
-        return (shift * 0.25).astype(np.float32)
-
-    def decode(self, heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """One instance: (K, H, W) -> keypoints (1, K, 2) input-crop pixels, scores (1, K)."""
-        heatmaps = np.asarray(heatmaps)
-        if heatmaps.ndim != 3:
-            raise ValueError(f'MSRAHeatmap.decode: heatmaps must be (K, H, W), got {heatmaps.shape}')
-        return self.batch_decode(heatmaps[None])

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from sbcore.errors import DataError, MissingFileError
 from sbplugins.utils.geometry import clip_bbox_xywh
 
 from .base import BaseTopdownDataset
@@ -24,10 +25,104 @@ def read_json(path: str, what: str) -> Any:
         raise DataError(f'{what} {path!r} is not valid JSON: {err}') from err
 
 
+def load_keypoint_json(path: str, image_dir: Optional[str] = None) -> Any:
+    """A keypoint annotation file as loaded JSON: COCO-style as it is; AI Challenger's published
+    list converted to COCO style (``sbplugins.datasets.aic``; image sizes read from
+    ``image_dir`` when given)."""
+    from .aic import aic_to_coco, is_aic_records
+    data = read_json(path, 'COCO annotation file')
+    return aic_to_coco(data, path, image_dir) if is_aic_records(data) else data
+
+
+class MissingFieldError(DataError, KeyError):
+    """A dataset record lacks a field (also a KeyError, what this code raised before)."""
+
+
 def _require(record: dict, keys: tuple, where: str) -> None:
     missing = [k for k in keys if k not in record]
     if missing:
-        raise DataError(f'{where} lacks field(s) {missing} (has {sorted(record)})')
+        raise MissingFieldError(f'{where} lacks field(s) {missing} (has {sorted(record)})')
+
+
+AREA_RULES = ('required', 'bbox')
+
+
+def check_coco_keypoint_file(coco: Any, path: str, num_keypoints: int,
+                             rules: Optional[dict] = None, need_area: bool = True,
+                             need_crowd_index: bool = False) -> dict:
+    """Check a COCO-style keypoint file and complete it in place by the dataset's rules.
+
+    The one place where the dataset and the metric (``CocoMetric``) meet a file's gaps, so a gap
+    is reported when either is built, never as a ``KeyError`` inside pycocotools after training.
+
+    Filled, as documented by the datasets that leave them out: ``iscrowd`` 0; ``num_keypoints``
+    = the number of labelled joints (v > 0); ``area`` = the box's w * h when the dataset info's
+    ``annotation_rules.area`` is ``'bbox'`` (CrowdPose, AI Challenger: no segmentation area).
+    ``annotation_rules.keypoints_field`` (Human-Art's ``'keypoints_21'``) is copied to
+    ``keypoints``. Any other gap raises ``DataError`` naming the file, the annotation id and the
+    field: images need ``id``, ``file_name``, ``width``, ``height`` (and ``crowdIndex`` for
+    CrowdPose's crowd-level AP); annotations need ``id``, ``image_id``, ``category_id``, ``bbox``
+    (4 numbers), the keypoints (3 K numbers for keypoint categories) and, unless filled or not
+    needed (``need_area=False``), ``area``.
+
+    Args:
+        coco: the loaded JSON.
+        path: the file, for messages.
+        num_keypoints: K of the dataset info.
+        rules: the dataset info's ``annotation_rules`` (``area``, ``keypoints_field``).
+        need_area: whether a missing, unfilled ``area`` is an error.
+        need_crowd_index: whether images must carry ``crowdIndex``.
+
+    Returns:
+        ``coco`` itself, completed.
+    """
+    rules = dict(rules or {})
+    unknown = sorted(set(rules) - {'area', 'keypoints_field'})
+    if unknown:
+        raise DataError(f'annotation_rules: unknown key(s) {unknown} (known: area, keypoints_field)')
+    area_rule = rules.get('area', 'required')
+    if area_rule not in AREA_RULES:
+        raise DataError(f'annotation_rules.area must be one of {AREA_RULES}, got {area_rule!r}')
+    field = rules.get('keypoints_field', 'keypoints')
+    if not isinstance(coco, dict):
+        raise DataError(f'COCO annotation file {path!r} must hold a JSON object')
+    _require(coco, ('images', 'annotations'), f'COCO annotation file {path!r}')
+    image_keys = ('id', 'file_name', 'width', 'height') + (('crowdIndex',) if need_crowd_index
+                                                            else ())
+    image_ids = set()
+    for i, img in enumerate(coco['images']):
+        _require(img, image_keys, f'{path}: images[{i}]')
+        image_ids.add(img['id'])
+    # COCO keypoint files may list categories without keypoints; only keypoint categories count.
+    kpt_cats = {c['id'] for c in coco.get('categories', []) if c.get('keypoints')}
+    for i, ann in enumerate(coco['annotations']):
+        where = f'{path}: annotations[{i}] (id {ann.get("id")})'
+        _require(ann, ('id', 'image_id', 'category_id', 'bbox', field), where)
+        if ann['image_id'] not in image_ids:
+            raise MissingFieldError(f'{where} refers to image_id {ann["image_id"]} absent from '
+                                    f'"images"')
+        if not isinstance(ann['bbox'], (list, tuple)) or len(ann['bbox']) != 4:
+            raise DataError(f'{where} has bbox {ann["bbox"]!r}, expected [x, y, w, h]')
+        if field != 'keypoints':
+            ann['keypoints'] = ann[field]
+        if kpt_cats and ann['category_id'] not in kpt_cats:
+            continue
+        if not isinstance(ann['keypoints'], (list, tuple)) or \
+                len(ann['keypoints']) != 3 * num_keypoints:
+            raise DataError(f'{where} has {np.size(ann["keypoints"])} keypoint values, expected '
+                            f'3 x {num_keypoints} (field {field!r}; K from the dataset info)')
+        ann.setdefault('iscrowd', 0)
+        if 'num_keypoints' not in ann:
+            ann['num_keypoints'] = int((np.asarray(ann['keypoints'])[2::3] > 0).sum())
+        if 'area' not in ann:
+            if area_rule == 'bbox':
+                ann['area'] = float(ann['bbox'][2]) * float(ann['bbox'][3])
+            elif need_area:
+                raise MissingFieldError(
+                    f"{where} lacks field(s) ['area'] (COCO's OKS needs the segmentation area; "
+                    f"a dataset without one says annotation_rules=dict(area='bbox') in its "
+                    f"dataset info, and its metric use_area=False)")
+    return coco
 
 
 class CocoDataset(BaseTopdownDataset):
@@ -72,14 +167,10 @@ class CocoDataset(BaseTopdownDataset):
 
     # --- loading -----------------------------------------------------------------------------------
     def load_data_list(self) -> List[Dict[str, Any]]:
-        coco = read_json(self.ann_file, 'COCO annotation file')
-        if not isinstance(coco, dict):
-            raise DataError(f'COCO annotation file {self.ann_file!r} must hold a JSON object')
-        _require(coco, ('images', 'annotations'), f'COCO annotation file {self.ann_file!r}')
-        images = {}
-        for i, img in enumerate(coco['images']):
-            _require(img, ('id', 'file_name', 'width', 'height'), f'{self.ann_file}: images[{i}]')
-            images[img['id']] = img
+        coco = check_coco_keypoint_file(load_keypoint_json(self.ann_file, self.img_dir),
+                                        self.ann_file, self.metainfo['num_keypoints'],
+                                        self.metainfo.get('annotation_rules'))
+        images = {img['id']: img for img in coco['images']}
         if self.bbox_file is not None:
             return self._load_detections(images)
         return self._load_ground_truth(coco, images)
@@ -94,37 +185,29 @@ class CocoDataset(BaseTopdownDataset):
         # COCO keypoint files may list categories without keypoints; only keypoint categories count.
         kpt_cats = {c['id'] for c in coco.get('categories', []) if c.get('keypoints')}
         data_list = []
-        for i, ann in enumerate(coco['annotations']):
-            where = f'{self.ann_file}: annotations[{i}] (id {ann.get("id")})'
-            _require(ann, ('id', 'image_id', 'bbox', 'keypoints'), where)
-            if kpt_cats and ann.get('category_id', 1) not in kpt_cats:
+        for ann in coco['annotations']:
+            if kpt_cats and ann['category_id'] not in kpt_cats:
                 continue
-            if ann['image_id'] not in images:
-                raise DataError(f'{where} refers to image_id {ann["image_id"]} absent from "images"')
-            kpts = np.asarray(ann['keypoints'], dtype=np.float32)
-            if kpts.size != 3 * num_kpt:
-                raise DataError(f'{where} has {kpts.size} keypoint values, expected 3 x {num_kpt} '
-                                f'for dataset {self.metainfo["dataset_name"]!r}')
-            kpts = kpts.reshape(num_kpt, 3)
+            kpts = np.asarray(ann['keypoints'], dtype=np.float32).reshape(num_kpt, 3)
             visible = kpts[:, 2] > 0
-            if ann.get('iscrowd', 0) or not visible.any():
+            if ann['iscrowd'] or not visible.any():
                 continue
             img = images[ann['image_id']]
             bbox = clip_bbox_xywh(np.asarray(ann['bbox'], dtype=np.float64),
                                   img['width'],
                                   img['height'],
-                                  area=ann.get('area'))
+                                  area=ann['area'])
             if bbox is None:  # the reference's clipping rule (box inside the image, area > 0) failed
                 continue
             inst = self._base_instance(img)
             inst.update(id=ann['id'],
-                        category_id=ann.get('category_id', 1),
+                        category_id=ann['category_id'],
                         bbox=np.asarray(bbox, dtype=np.float32).reshape(1, 4),
                         bbox_score=np.ones(1, dtype=np.float32),
                         keypoints=kpts[None, :, :2].copy(),
                         keypoints_visible=visible[None].astype(np.float32),
-                        num_keypoints=int(ann.get('num_keypoints', visible.sum())),
-                        area=np.array([ann.get('area', 0.0)], dtype=np.float32))
+                        num_keypoints=int(ann['num_keypoints']),
+                        area=np.array([ann['area']], dtype=np.float32))
             data_list.append(inst)
         return data_list
 
@@ -138,7 +221,7 @@ class CocoDataset(BaseTopdownDataset):
                           for d in dets if d.get('image_id') not in images},
                          key=str)
         if unknown:
-            raise DataError(
+            raise MissingFieldError(
                 f'detection file {self.bbox_file!r} has image ids absent from the annotation '
                 f'file {self.ann_file!r}: {unknown[:20]}{" ..." if len(unknown) > 20 else ""}')
         data_list = []

@@ -7,6 +7,11 @@ A dataset-info file is a Python module defining ``dataset_info = dict(dataset_na
 skeleton_info, joint_weights, sigmas)`` where ``keypoint_info`` maps index -> dict(name, id, color,
 type ('upper'/'lower'/''), swap (name of the mirrored joint or '')) and ``skeleton_info`` maps
 index -> dict(link=(name_a, name_b), id, color).
+
+Optional keys: ``evaluation`` (the dataset's own protocol, used by ``CocoMetric(metainfo=...)``:
+``iou_type`` 'keypoints' or 'keypoints_crowd', ``use_area``, ``max_dets``) and
+``annotation_rules`` (how ``check_coco_keypoint_file`` fills gaps: ``area='bbox'``,
+``keypoints_field``).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from sbcore.errors import ConfigError, DataError, MissingFileError
 
 _REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights', 'sigmas')
 _REQUIRED_JOINT_KEYS = ('name', 'id', 'color', 'type', 'swap')
+_EVALUATION_KEYS = ('iou_type', 'use_area', 'max_dets')
 
 
 def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
@@ -35,7 +41,8 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
         ``keypoint_id2name`` / ``keypoint_name2id``, ``flip_pairs`` list of (i, j) with i < j,
         ``flip_indices`` (K,) list, ``upper_body_ids`` / ``lower_body_ids`` lists,
         ``skeleton_links`` list of (i, j), ``skeleton_link_colors`` (L, 3) uint8,
-        ``keypoint_colors`` (K, 3) uint8, ``joint_weights`` (K,) float32, ``sigmas`` (K,) float32.
+        ``keypoint_colors`` (K, 3) uint8, ``joint_weights`` (K,) float32, ``sigmas`` (K,) float32,
+        ``evaluation`` dict and ``annotation_rules`` dict (empty when the file has none).
     """
     if not isinstance(info, dict):
         raise ConfigError(f'{source}: dataset_info must be a dict, got {type(info).__name__}')
@@ -96,7 +103,15 @@ def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
             raise DataError(f'{source}: {key} has shape {arr.shape}, expected ({num_keypoints},) '
                             f'(one per keypoint)')
 
+    evaluation = dict(info.get('evaluation') or {})
+    unknown = sorted(set(evaluation) - set(_EVALUATION_KEYS))
+    if unknown:
+        raise KeyError(f'{source}: evaluation has unknown key(s) {unknown} '
+                       f'(known: {_EVALUATION_KEYS})')
+
     return dict(
+        evaluation=evaluation,
+        annotation_rules=dict(info.get('annotation_rules') or {}),
         dataset_name=info['dataset_name'],
         num_keypoints=num_keypoints,
         keypoint_names=names,

@@ -1,4 +1,5 @@
-"""COCO keypoint AP/AR: the reference's rescoring and OKS-NMS, then pycocotools' COCOeval."""
+"""COCO keypoint AP/AR: the reference's rescoring and OKS-NMS, then COCOeval (pycocotools, or
+xtcocotools for the protocols of datasets without a segmentation area or with crowd levels)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,13 +11,20 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .oks import oks_nms
 from sbcore.errors import ConfigError, MissingFileError
+
+from .oks import oks_nms, soft_oks_nms
 
 PIXEL_STD = 200.0  # bbox_scale is in units of 200 px
 METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                 'AR (L)')
+# xtcocotools' keypoints_crowd summary (CrowdPose): AP/AR at all, .5, .75, then AP per crowd level
+CROWD_METRIC_NAMES = ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')
 COCO_INFO_FILE = 'coco'
+IOU_TYPES = ('keypoints', 'keypoints_crowd')
+NMS_MODES = ('oks_nms', 'soft_oks_nms', 'none')
+# CrowdPose's crowd-index levels as xtcocotools' summary splits them: easy < 0.2 <= medium < 0.8
+CROWD_LEVELS = (0.2, 0.8)
 
 
 class CocoMetric:
@@ -24,57 +32,105 @@ class CocoMetric:
 
     Pipeline (reference doc, "COCO evaluation"): per pose, score = box score * mean of the joint
     scores > ``keypoint_score_thr`` (0 if none) when ``score_mode='bbox_keypoint'`` (``'bbox'``: the
-    box score alone); OKS-NMS per image at ``nms_thr`` with area = product of the enlarged box size
-    in pixels (``nms_mode='none'`` skips it); results in the official schema written to
-    ``keypoints_results.json`` in ``outfile_prefix`` (a folder) or else ``work_dir`` (none written
-    when neither is set); pycocotools ``COCOeval`` scores them (its summary table is printed).
+    box score alone); per image OKS-NMS at ``nms_thr`` (``'soft_oks_nms'``: Soft-OKS-NMS with
+    decay ``nms_thr``, keeping ``max_dets``; ``'none'`` skips it), with area = product of the
+    enlarged box size in pixels; results in the official schema written to
+    ``keypoints_results.json`` in ``outfile_prefix`` (a folder) or else ``work_dir`` (none
+    written when neither is set); COCOeval scores them (its summary table is printed).
+
+    The protocol: COCO's by default (pycocotools). A dataset's own comes from its dataset info
+    (``metainfo=dict(from_file='crowdpose')``: its ``evaluation`` entry and sigmas) or from the
+    arguments, which win: ``use_area=False`` scores OKS against the ground-truth box area x 0.53
+    instead of the segmentation area, ``iou_type='keypoints_crowd'`` adds CrowdPose's AP per
+    crowd level (easy / medium / hard by the images' ``crowdIndex``), ``max_dets`` the detections
+    per image. Those go through xtcocotools (what MMPose and CrowdPose's own tools use).
+
+    The ground-truth file is checked when the metric is built (``check_coco_keypoint_file``:
+    missing ``iscrowd``/``num_keypoints`` filled, ``area`` filled by the dataset info's rule or
+    required when ``use_area``, ``crowdIndex`` required for crowd levels), so a gap stops the
+    run before training, with the file, annotation id and field named.
 
     Args:
-        ann_file: COCO keypoint annotation file (ground truth).
-        use_area: use the annotations' ``area`` for OKS; False replaces it by the box area w * h.
-        iou_type: COCOeval's iouType (``'keypoints'``).
+        ann_file: COCO-style keypoint annotation file (ground truth), or AI Challenger's
+            published JSON (converted on load, ``sbplugins.datasets.aic``).
+        use_area: OKS against the annotations' ``area`` (True) or the box area (False).
+        iou_type: ``'keypoints'`` or ``'keypoints_crowd'``.
+        max_dets: detections per image that count (COCO and CrowdPose: 20).
+        metainfo: a dataset info (``dict(from_file=NAME_OR_PATH)``) supplying the protocol
+            defaults, the annotation rules and the sigmas.
         score_mode: ``'bbox_keypoint'`` or ``'bbox'``.
         keypoint_score_thr: joints with a score above it count in the rescoring mean.
-        nms_mode: ``'oks_nms'`` or ``'none'``.
-        nms_thr: OKS above which a lower-scored pose of the same image is dropped.
+        nms_mode: ``'oks_nms'``, ``'soft_oks_nms'`` or ``'none'``.
+        nms_thr: OKS above which a lower-scored pose of the same image is dropped (Soft-OKS-NMS:
+            the Gaussian decay parameter).
+        prefix: metric-name prefix (``'coco'``: ``coco/AP``; CrowdPose recipes use
+            ``'crowdpose'``).
         outfile_prefix: folder for ``keypoints_results.json`` (overrides ``work_dir``).
 
     The runner sets ``work_dir`` (``metrics.json`` is written there) and ``dataset_meta``
-    (its ``sigmas`` (K,) are used; fallback: the COCO sigmas of the COCO dataset-info file).
+    (its ``sigmas`` (K,) are used; else those of ``metainfo``; else the COCO sigmas).
     """
 
     def __init__(self,
                  ann_file: str,
-                 use_area: bool = True,
-                 iou_type: str = 'keypoints',
+                 use_area: Optional[bool] = None,
+                 iou_type: Optional[str] = None,
+                 max_dets: Optional[int] = None,
+                 metainfo: Optional[dict] = None,
                  score_mode: str = 'bbox_keypoint',
                  keypoint_score_thr: float = 0.2,
                  nms_mode: str = 'oks_nms',
                  nms_thr: float = 0.9,
+                 prefix: str = 'coco',
                  outfile_prefix: Optional[str] = None):
-        from pycocotools.coco import COCO
+        from sbplugins.datasets.coco import check_coco_keypoint_file, load_keypoint_json
+        from sbplugins.datasets.dataset_info import build_metainfo
+        self.metainfo = build_metainfo(metainfo) if metainfo is not None else None
+        protocol = self.metainfo['evaluation'] if self.metainfo else {}
+        self.use_area = bool(protocol.get('use_area', True) if use_area is None else use_area)
+        self.iou_type = protocol.get('iou_type', 'keypoints') if iou_type is None else iou_type
+        self.max_dets = int(protocol.get('max_dets', 20) if max_dets is None else max_dets)
+        if self.iou_type not in IOU_TYPES:
+            raise ConfigError(f'CocoMetric: iou_type {self.iou_type!r}, expected one of '
+                              f'{IOU_TYPES}')
         if score_mode not in ('bbox_keypoint', 'bbox'):
-            raise ValueError(
+            raise ConfigError(
                 f"CocoMetric: score_mode {score_mode!r}, expected 'bbox_keypoint' or 'bbox'")
-        if nms_mode not in ('oks_nms', 'none'):
-            raise ConfigError(f"CocoMetric: nms_mode {nms_mode!r}, expected 'oks_nms' or 'none'")
+        if nms_mode not in NMS_MODES:
+            raise ConfigError(f'CocoMetric: nms_mode {nms_mode!r}, expected one of {NMS_MODES}')
+        if self.max_dets < 1:
+            raise ConfigError(f'CocoMetric: max_dets must be >= 1, got {self.max_dets}')
         if not os.path.isfile(ann_file):
             raise MissingFileError(f'CocoMetric: annotation file {ann_file!r} not found')
         self.ann_file = ann_file
-        self.iou_type = iou_type
         self.score_mode = score_mode
         self.keypoint_score_thr = float(keypoint_score_thr)
         self.nms_mode = nms_mode
         self.nms_thr = float(nms_thr)
+        self.prefix = prefix
         self.outfile_prefix = outfile_prefix
         self.work_dir: Optional[str] = None
         self.dataset_meta: Optional[dict] = None
         self.results: List[dict] = []
-        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints loading chatter
-            self.coco = COCO(ann_file)
-        if not use_area:
-            for ann in self.coco.dataset['annotations']:
-                ann['area'] = float(ann['bbox'][2] * ann['bbox'][3])
+        # xtcocotools implements the box-area OKS and the crowd levels; COCO's own protocol
+        # stays on pycocotools (the two agree there: tests/test_metrics_protocols.py)
+        self.backend = ('pycocotools' if self.use_area and self.iou_type == 'keypoints'
+                        and self.max_dets == 20 else 'xtcocotools')
+        data = load_keypoint_json(ann_file)
+        num_keypoints = (self.metainfo['num_keypoints'] if self.metainfo else
+                         _keypoints_per_annotation(data, ann_file))
+        rules = self.metainfo['annotation_rules'] if self.metainfo else None
+        check_coco_keypoint_file(data, ann_file, num_keypoints, rules, need_area=self.use_area,
+                                 need_crowd_index=self.iou_type == 'keypoints_crowd')
+        with contextlib.redirect_stdout(io.StringIO()):  # the COCO classes print loading chatter
+            if self.backend == 'pycocotools':
+                from pycocotools.coco import COCO
+                self.coco = COCO()
+                self.coco.dataset = data
+                self.coco.createIndex()
+            else:
+                from xtcocotools.coco import COCO
+                self.coco = COCO(ann_file, ann_data=data)
 
     # --- collecting ---------------------------------------------------------------------------------
     def process(self, batch: Dict[str, np.ndarray], predictions: Dict[str, np.ndarray]) -> None:
@@ -108,6 +164,8 @@ class CocoMetric:
     def _sigmas(self, num_keypoints: int) -> np.ndarray:
         if self.dataset_meta is not None and self.dataset_meta.get('sigmas') is not None:
             sigmas = np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
+        elif self.metainfo is not None:
+            sigmas = self.metainfo['sigmas'].astype(np.float64)
         else:
             from sbplugins.datasets.dataset_info import load_dataset_info
             sigmas = load_dataset_info(COCO_INFO_FILE)['sigmas'].astype(np.float64)
@@ -126,8 +184,8 @@ class CocoMetric:
         return bbox_scores * mean
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """COCO AP/AR over ``results`` (``process`` records): ``coco/AP`` ... ``coco/AR (L)``."""
-        from pycocotools.cocoeval import COCOeval
+        """AP/AR over ``results`` (``process`` records): ``{prefix}/AP`` ... (COCO: the ten
+        ``METRIC_NAMES``; ``keypoints_crowd``: the nine ``CROWD_METRIC_NAMES``)."""
         if not results:
             raise ValueError('CocoMetric: no predictions to evaluate')
         img_ids = np.array([r['img_id'] for r in results], dtype=np.int64)
@@ -140,6 +198,9 @@ class CocoMetric:
         scores = self.rescore(kscores, bbox_scores)
         if self.nms_mode == 'oks_nms':
             keep = np.flatnonzero(oks_nms(kpts, scores, areas, img_ids, sigmas, self.nms_thr))
+        elif self.nms_mode == 'soft_oks_nms':
+            keep = np.flatnonzero(soft_oks_nms(kpts, scores, areas, img_ids, sigmas, self.nms_thr,
+                                               self.max_dets))
         else:
             keep = np.arange(len(results))
         coco_results = self._to_coco_results(img_ids[keep], kpts[keep], kscores[keep], scores[keep])
@@ -153,21 +214,37 @@ class CocoMetric:
                 # one-shot dumps runs the C encoder; json.dump would use the slow Python one
                 f.write(json.dumps(file_records))
 
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco_dt = load_keypoint_results(self.coco, coco_results)
-            coco_eval = COCOeval(self.coco, coco_dt, self.iou_type)
-            coco_eval.params.useSegm = None
-            coco_eval.params.kpt_oks_sigmas = sigmas
-            coco_eval.evaluate()
-            coco_eval.accumulate()
-        coco_eval.summarize()  # prints the standard table
-
-        metrics = {f'coco/{name}': float(v) for name, v in zip(METRIC_NAMES, coco_eval.stats[:10])}
+        stats = self._evaluate(coco_results, sigmas)
+        names = CROWD_METRIC_NAMES if self.iou_type == 'keypoints_crowd' else METRIC_NAMES
+        metrics = {f'{self.prefix}/{name}': float(v) for name, v in zip(names, stats)}
         if self.work_dir:
             os.makedirs(self.work_dir, exist_ok=True)
             with open(os.path.join(self.work_dir, 'metrics.json'), 'w') as f:
                 json.dump(metrics, f, indent=2)
         return metrics
+
+    def _evaluate(self, coco_results: List[dict], sigmas: np.ndarray) -> np.ndarray:
+        """COCOeval of the official-schema results; prints the summary table, returns the stats."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco_dt = load_keypoint_results(self.coco, coco_results)
+            if self.backend == 'pycocotools':
+                from pycocotools.cocoeval import COCOeval
+                coco_eval = COCOeval(self.coco, coco_dt, 'keypoints')
+                coco_eval.params.kpt_oks_sigmas = sigmas
+            else:
+                from xtcocotools.cocoeval import COCOeval
+                coco_eval = COCOeval(self.coco, coco_dt, self.iou_type, sigmas, self.use_area)
+                # its crowd-level split re-reads the ground-truth file (loadRes would record
+                # the results file second; our vectorised loader does not)
+                coco_eval.anno_file = (self.ann_file, None)
+            coco_eval.params.useSegm = None
+            coco_eval.params.maxDets = [self.max_dets]
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+        if self.max_dets == 20:  # the libraries' summaries are written for 20 detections
+            coco_eval.summarize()  # prints the standard table
+            return np.asarray(coco_eval.stats, dtype=np.float64)
+        return summary_stats(coco_eval, self.iou_type, verbose=True)
 
     @staticmethod
     def _to_coco_results(img_ids: np.ndarray, kpts: np.ndarray, kscores: np.ndarray,
@@ -220,3 +297,55 @@ def load_keypoint_results(coco_gt, results: List[dict]):
     res.dataset['annotations'] = results
     res.createIndex()
     return res
+
+
+def _keypoints_per_annotation(data: dict, path: str) -> int:
+    """K of a COCO-style file without a dataset info: its keypoint category, else 1/3 of the
+    first annotation's keypoints."""
+    from sbcore.errors import DataError
+    for cat in data.get('categories', []) if isinstance(data, dict) else []:
+        if cat.get('keypoints'):
+            return len(cat['keypoints'])
+    for ann in data.get('annotations', []) if isinstance(data, dict) else []:
+        if 'keypoints' in ann:
+            return len(ann['keypoints']) // 3
+    raise DataError(f'CocoMetric: annotation file {path!r} has no keypoint category and no '
+                    f'annotation with keypoints; pass metainfo=dict(from_file=...)')
+
+
+def summary_stats(coco_eval, iou_type: str = 'keypoints', verbose: bool = False) -> np.ndarray:
+    """COCOeval's keypoint summary restated for any single ``params.maxDets``.
+
+    The libraries' ``summarize`` hard-codes 20 detections; this reads the same cells of the
+    accumulated ``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M): the
+    mean over the cells > -1 (-1 when none) at IoU .5:.95, .5, .75 and the area ranges.
+    ``keypoints_crowd`` adds xtcocotools' crowd-level AP (``get_type_result``).
+
+    Returns:
+        (10,) for ``'keypoints'`` (``METRIC_NAMES``), (9,) for ``'keypoints_crowd'``.
+    """
+    p, ev = coco_eval.params, coco_eval.eval
+
+    def cell(ap: bool, iou: Optional[float] = None, area: str = 'all') -> float:
+        s = ev['precision'][..., p.areaRngLbl.index(area), 0] if ap else \
+            ev['recall'][..., p.areaRngLbl.index(area), 0]
+        if iou is not None:
+            s = s[np.flatnonzero(np.isclose(p.iouThrs, iou))]
+        valid = s[s > -1]
+        return float(valid.mean()) if valid.size else -1.0
+
+    if iou_type == 'keypoints_crowd':
+        stats = [cell(True), cell(True, .5), cell(True, .75), cell(False), cell(False, .5),
+                 cell(False, .75)]
+        with contextlib.redirect_stdout(io.StringIO()):
+            stats += list(coco_eval.get_type_result(*CROWD_LEVELS))
+        names = CROWD_METRIC_NAMES
+    else:
+        stats = [cell(True), cell(True, .5), cell(True, .75), cell(True, area='medium'),
+                 cell(True, area='large'), cell(False), cell(False, .5), cell(False, .75),
+                 cell(False, area='medium'), cell(False, area='large')]
+        names = METRIC_NAMES
+    if verbose:
+        for name, value in zip(names, stats):
+            print(f' {name:<8} @ maxDets={p.maxDets[0]:>3d} = {value:0.3f}')
+    return np.asarray(stats, dtype=np.float64)

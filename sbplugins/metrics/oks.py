@@ -100,3 +100,58 @@ def oks_nms(kpts: np.ndarray,
             kept = _greedy_keep(oks, valid, thr)
             keep[idx[kept]] = True
     return keep
+
+
+SOFT_NMS_METHODS = ('gaussian', 'linear')
+
+
+def soft_oks_nms(kpts: np.ndarray,
+                 scores: np.ndarray,
+                 areas: np.ndarray,
+                 img_ids: np.ndarray,
+                 sigmas: np.ndarray,
+                 thr: float = 0.9,
+                 max_dets: int = 20,
+                 method: str = 'gaussian') -> np.ndarray:
+    """Soft-OKS-NMS per image (Bodla et al.'s Soft-NMS with OKS for IoU, as MMPose's
+    ``soft_oks_nms``): repeatedly keep the highest-scored remaining pose, then decay the scores
+    of the others by their OKS o with it, s *= exp(-o^2 / thr) (``'gaussian'``) or
+    s *= 1 - o where o >= thr (``'linear'``), and re-rank; stop after ``max_dets`` poses.
+
+    The decayed scores only rank the poses: kept poses keep their original scores (MMPose does
+    the same). Ties keep the input order (MMPose's reversed ``argsort`` breaks them arbitrarily).
+
+    Args:
+        kpts: (N, K, 2); scores, areas, img_ids: (N,); sigmas: (K,).
+        thr: the decay parameter (MMPose passes its ``nms_thr``, 0.9).
+        max_dets: poses kept per image at most.
+        method: ``'gaussian'`` or ``'linear'``.
+
+    Returns:
+        (N,) bool mask of kept poses.
+    """
+    if method not in SOFT_NMS_METHODS:
+        raise ValueError(f'soft_oks_nms: method must be one of {SOFT_NMS_METHODS}, got {method!r}')
+    kpts = np.asarray(kpts, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    areas = np.asarray(areas, dtype=np.float64)
+    img_ids = np.asarray(img_ids)
+    keep = np.zeros(len(scores), dtype=bool)
+    for img in np.unique(img_ids):
+        idx = np.flatnonzero(img_ids == img)
+        # all pairwise OKS of the image at once; the loop below only gathers rows of it
+        oks = oks_iou(kpts[idx][:, None], kpts[idx][None, :], areas[idx][:, None],
+                      areas[idx][None, :], sigmas)
+        live = np.ones(len(idx), dtype=bool)
+        decayed = scores[idx].copy()
+        for _ in range(min(max_dets, len(idx))):
+            candidates = np.flatnonzero(live)
+            best = candidates[np.argmax(decayed[candidates])]  # first of equal maxima
+            keep[idx[best]] = True
+            live[best] = False
+            overlap = oks[best, live]
+            if method == 'gaussian':
+                decayed[live] *= np.exp(-overlap ** 2 / thr)
+            else:
+                decayed[live] *= np.where(overlap >= thr, 1 - overlap, 1.0)
+    return keep

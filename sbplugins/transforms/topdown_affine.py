@@ -6,7 +6,8 @@ from typing import Any, Dict, Sequence
 import cv2
 import numpy as np
 
-from sbplugins.utils.geometry import affine_points, fix_aspect_ratio, get_affine_transform
+from sbplugins.utils.geometry import (affine_points, fix_aspect_ratio, get_affine_transform,
+                                      get_udp_affine_transform)
 
 
 class TopdownAffine:
@@ -19,12 +20,16 @@ class TopdownAffine:
 
     Args:
         input_size: (w, h) of the crop, e.g. (192, 256).
+        use_udp: UDP's unbiased affine (``get_udp_affine_transform``: box edges onto the first and
+            last crop pixels) instead of the official one; pair it with the ``UDPHeatmap`` codec
+            and ``test_cfg.shift_heatmap=False``.
     """
 
-    def __init__(self, input_size: Sequence[int] = (192, 256)):
+    def __init__(self, input_size: Sequence[int] = (192, 256), use_udp: bool = False):
         if len(input_size) != 2 or min(input_size) <= 0:
             raise ValueError(f'TopdownAffine: input_size must be (w, h) > 0, got {input_size!r}')
         self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.use_udp = bool(use_udp)
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         for key in ('img', 'bbox_center', 'bbox_scale'):
@@ -37,7 +42,8 @@ class TopdownAffine:
         w, h = self.input_size
         scale = fix_aspect_ratio(np.asarray(results['bbox_scale'], np.float32).reshape(-1, 2), w / h)
         rotation = np.asarray(results.get('bbox_rotation', np.zeros(1)), np.float64).reshape(-1)
-        mat = get_affine_transform(center[0], scale[0], float(rotation[0]), self.input_size)
+        affine = get_udp_affine_transform if self.use_udp else get_affine_transform
+        mat = affine(center[0], scale[0], float(rotation[0]), self.input_size)
         results['img'] = cv2.warpAffine(results['img'], mat, (w, h), flags=cv2.INTER_LINEAR,
                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if 'keypoints' in results:
@@ -48,4 +54,4 @@ class TopdownAffine:
         return results
 
     def __repr__(self) -> str:
-        return f'TopdownAffine(input_size={self.input_size})'
+        return f'TopdownAffine(input_size={self.input_size}, use_udp={self.use_udp})'

@@ -137,6 +137,41 @@ def get_affine_transform(center: Sequence[float], scale: Sequence[float], rot: f
     return cv2.getAffineTransform(src, dst)
 
 
+def get_udp_affine_transform(center: Sequence[float], scale: Sequence[float], rot: float,
+                             output_size: Sequence[int], inv: bool = False,
+                             pixel_std: float = PIXEL_STD) -> np.ndarray:
+    """UDP's unbiased affine (Huang et al., CVPR 2020, its ``get_warpmatrix``): sizes measured in
+    pixel steps, ``size - 1``, so the box edges map exactly onto the first and last crop pixels.
+
+    With s = ``scale * pixel_std`` (both axes), k_x = (W_out - 1) / s_w, k_y = (H_out - 1) / s_h:
+    x' = k_x (cos r (x - c_x) - sin r (y - c_y) + s_w / 2),
+    y' = k_y (sin r (x - c_x) + cos r (y - c_y) + s_h / 2).
+    The box center maps to ((W_out - 1) / 2, (H_out - 1) / 2). The rotation turns the other way
+    than the official :func:`get_affine_transform` does for the same ``rot`` (UDP's own sign;
+    the augmentation's rotation draw is symmetric, so training is unaffected).
+
+    Args:
+        center: (2,) box center, image pixels.
+        scale: (2,) box scale, units of ``pixel_std`` (both axes used).
+        rot: rotation in degrees.
+        output_size: (w, h) of the crop.
+        inv: return the crop -> image matrix instead.
+
+    Returns:
+        (2, 3) float64 matrix.
+    """
+    cx, cy = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
+    sw, sh = (float(v) * pixel_std for v in np.asarray(scale, dtype=np.float64).reshape(2))
+    rad = np.deg2rad(rot)
+    cs, sn = np.cos(rad), np.sin(rad)
+    kx, ky = (output_size[0] - 1.0) / sw, (output_size[1] - 1.0) / sh
+    mat = np.array([[cs * kx, -sn * kx, kx * (-cx * cs + cy * sn + 0.5 * sw)],
+                    [sn * ky, cs * ky, ky * (-cx * sn - cy * cs + 0.5 * sh)]], dtype=np.float64)
+    if inv:
+        return cv2.invertAffineTransform(mat)
+    return mat
+
+
 def affine_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
     """Apply a (2, 3) affine to (..., 2) points; computed in float64, returned in the points'
     floating dtype (float32 for integer input)."""
