@@ -6,6 +6,8 @@ as entry points. The engine is the separate distribution ``sbcore`` in ``core/``
 """
 from setuptools import setup
 
+DEPLOY = ['onnx>=1.16', 'onnxruntime>=1.18', 'openvino>=2024.0']
+
 # One entry point per class, one group per registry (core/registries.py); the engine's own
 # hooks, loops, optimizers and schedulers are declared by core/pyproject.toml.
 ENTRY_POINTS = {
@@ -21,6 +23,11 @@ ENTRY_POINTS = {
         'detectors = sbplugins.registries:DETECTORS',
         'trackers = sbplugins.registries:TRACKERS',
         'inference_backends = sbplugins.registries:INFERENCE_BACKENDS',
+    ],
+    'sbpose.backends': [
+        'mindspore = sbplugins.backends.mindspore_backend:MindSporeBackend',
+        'onnxruntime = sbplugins.backends.ort_backend:OnnxRuntimeBackend',
+        'openvino = sbplugins.backends.openvino_backend:OpenVinoBackend',
     ],
     # Top-level config keys read by the inference API, not the runner (core/runner.py).
     'sbcore.config_keys': [
@@ -73,7 +80,7 @@ setup(
     package_data={'sbplugins.datasets.metainfo': ['*.py']},
     packages=['sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
-                                       'transforms', 'metrics', 'estimators', 'utils',
+                                       'transforms', 'metrics', 'estimators', 'utils', 'backends',
                                        'datasets.metainfo', 'detectors', 'tracking')
     ],
     install_requires=[
@@ -91,9 +98,12 @@ setup(
     extras_require={
         # CPU PyTorch: weight-conversion parity tests and the side-by-side benchmark only.
         'torch': ['torch==2.13.0'],
-        # OnnxDetector (a person detector exported to ONNX); onnx builds the test's network.
-        'onnx': ['onnx>=1.14', 'onnxruntime>=1.16'],
-        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0', 'onnx>=1.14', 'onnxruntime>=1.16'],
+        # Deployment: ONNX export (tools/export.py --format onnx), the exported-model backends
+        # (init_model(backend='onnxruntime'|'openvino'), tools/infer.py --backend) and
+        # OnnxDetector (a person detector exported to ONNX).
+        'deploy': DEPLOY,
+        'onnx': DEPLOY,
+        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'] + DEPLOY,
     },
     entry_points=ENTRY_POINTS,
 )

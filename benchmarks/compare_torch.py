@@ -10,7 +10,7 @@ times. Alternating this way lets the ratio survive load from other processes on 
 each contender sees the same background. Reported: median seconds per call, images per second,
 ratio to PyTorch, peak resident memory of each worker, the load average before and after.
 
-PyTorch runs with its own defaults (the worker drops the project's ``ONEDNN_MAX_CPU_ISA=AVX2``
+PyTorch runs with its own defaults (the worker sets ``ONEDNN_MAX_CPU_ISA=ALL``, oneDNN's no-limit value, instead of the project's AVX2 cap
 unless ``--torch-isa`` sets one) and ``torch.set_num_threads(--threads)``; MindSpore workers get
 ``runtime_num_threads=--threads`` unless ``--ms-threads`` says otherwise.
 """
@@ -42,15 +42,27 @@ def _torch_callable(spec: dict) -> Callable[[], object]:
         spec['num_joints']
     rng = np.random.default_rng(0)
     inputs = torch.from_numpy(rng.standard_normal((n, 3, h, w), dtype=np.float32))
+    device = 'cuda' if spec.get('device') == 'GPU' else 'cpu'
+    model, inputs = model.to(device), inputs.to(device)
+    memory_format = torch.channels_last if spec.get('channels_last') else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    inputs = inputs.contiguous(memory_format=memory_format)
+    # bf16: CPU autocast (convolutions and matmuls in bf16, AMX/AVX512-BF16 where present)
+    # amp: fp16 autocast on CUDA
+    dtype = torch.float16 if spec.get('amp') else torch.bfloat16
+    autocast = (lambda: torch.autocast(device, dtype=dtype)) \
+        if spec.get('bf16') or spec.get('amp') else (lambda: __import__('contextlib').nullcontext())
     if spec['mode'] == 'train':
-        heatmaps = torch.from_numpy(rng.random((n, k, hh, hw), dtype=np.float32))
-        weights = torch.ones(n, k, 1, 1)
+        heatmaps = torch.from_numpy(rng.random((n, k, hh, hw), dtype=np.float32)).to(device)
+        weights = torch.ones(n, k, 1, 1, device=device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.train()
 
         def step() -> float:
             optimizer.zero_grad(set_to_none=True)
-            loss = 0.5 * ((weights * (model(inputs) - heatmaps)) ** 2).mean()
+            with autocast():
+                out = model(inputs).float()
+            loss = 0.5 * ((weights * (out - heatmaps)) ** 2).mean()
             loss.backward()
             optimizer.step()
             return loss.item()
@@ -58,15 +70,29 @@ def _torch_callable(spec: dict) -> Callable[[], object]:
     model.eval()
     flip = spec['mode'] == 'infer-flip'
     both = torch.cat([inputs, inputs.flip(-1)]) if flip else inputs
+    both = both.contiguous(memory_format=memory_format)
 
     def infer():
-        with torch.inference_mode():
-            return model(both).numpy()
+        with torch.inference_mode(), autocast():
+            return model(both).float().cpu().numpy()
     return infer
+
+
+def _backend_callable(spec: dict) -> Callable[[], object]:
+    """An exported-model backend (ONNX Runtime, OpenVINO) on the ONNX file of the same network."""
+    from benchmarks import ms_steps
+    cfg = ms_steps.load_config(spec['config'], spec.get('cfg_options'))
+    return ms_steps.make_backend_infer(cfg, spec['onnx_file'], spec['variant'],
+                                       spec['batch_size'], flip_test=spec['mode'] == 'infer-flip',
+                                       precision=spec.get('precision'),
+                                       num_threads=spec['threads'])[0]
 
 
 def _ms_callable(spec: dict) -> Callable[[], object]:
     from benchmarks import ms_steps
+    if spec.get('device') == 'GPU':
+        import mindspore
+        mindspore.set_device('GPU')
     ms_steps.apply_context(num_threads=spec.get('ms_threads'), inter_op=spec.get('inter_op'),
                            graph_kernel=spec.get('graph_kernel'))
     cfg = ms_steps.load_config(spec['config'], spec.get('cfg_options'))
@@ -81,7 +107,8 @@ def _ms_callable(spec: dict) -> Callable[[], object]:
 def worker_main(spec: dict) -> None:
     """Build, warm up, then answer ``<n>`` lines with n timings and ``quit`` with peak memory."""
     from benchmarks.ms_steps import peak_rss_mb
-    fn = _torch_callable(spec) if spec['framework'] == 'torch' else _ms_callable(spec)
+    fn = dict(torch=_torch_callable, mindspore=_ms_callable,
+              backend=_backend_callable)[spec['framework']](spec)
     start = time.perf_counter()
     for _ in range(spec['warmup']):
         fn()
@@ -136,8 +163,11 @@ class Worker:
 def worker_env(framework: str, args: argparse.Namespace) -> Dict[str, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO_ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
-    if framework == 'torch':
-        env.pop('ONEDNN_MAX_CPU_ISA', None)
+    if framework in ('torch', 'backend'):
+        # their own oneDNN/MLAS, without MindSpore's cap: 'ALL' is oneDNN's "no limit", and a
+        # set value keeps sbcore (imported by the worker for its helpers) from capping at AVX2.
+        # (Before this, PyTorch workers ran capped at AVX2: bf16 fell to a reference kernel.)
+        env['ONEDNN_MAX_CPU_ISA'] = 'ALL'
         if args.torch_isa:
             env['ONEDNN_MAX_CPU_ISA'] = args.torch_isa
     if args.omp_threads:
@@ -153,6 +183,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--mode', choices=['train', 'infer', 'infer-flip'], default='train')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--rounds', type=int, default=5, help='alternations of the contenders')
+    p.add_argument('--device', choices=['CPU', 'GPU'], default='CPU',
+                   help='GPU: PyTorch on CUDA and MindSpore on GPU (benchmarks/gpu_check.py)')
     p.add_argument('--iters', type=int, default=2, help='timed calls per contender per round')
     p.add_argument('--warmup', type=int, default=2, help='untimed calls (compilation) first')
     p.add_argument('--threads', type=int, default=os.cpu_count())
@@ -166,8 +198,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--torch-isa', default=None, help='ONEDNN_MAX_CPU_ISA for the PyTorch worker')
     p.add_argument('--torch-variants', nargs='+', default=['default'],
                    help='PyTorch contenders: default, optionally with @threads=N, @isa=AVX2 '
-                        '(ONEDNN_MAX_CPU_ISA) or @omp_wait=PASSIVE (OMP_WAIT_POLICY); the first '
-                        'is the reference of the ratios')
+                        '(ONEDNN_MAX_CPU_ISA), @omp_wait=PASSIVE (OMP_WAIT_POLICY), @bf16=1 '
+                        '(CPU autocast to bfloat16), @amp=1 (fp16 autocast, CUDA) or '
+                        '@channels_last=1; the first is the reference of the ratios')
+    p.add_argument('--backends', nargs='*', default=[],
+                   help='exported-model contenders (inference modes): onnxruntime, openvino, '
+                        'optionally with @precision=bf16, e.g. openvino@precision=bf16; the '
+                        'network is exported once to ONNX (random weights) for all of them')
     p.add_argument('--no-torch', action='store_true')
     p.add_argument('--json', help='write the results here')
     p.add_argument('--worker', help=argparse.SUPPRESS)
@@ -188,9 +225,11 @@ def parse_torch_variant(text: str, args: argparse.Namespace) -> Tuple[dict, Dict
             env['ONEDNN_MAX_CPU_ISA'] = value
         elif key == 'omp_wait':
             env['OMP_WAIT_POLICY'] = value
+        elif key in ('bf16', 'channels_last', 'amp'):
+            spec[key] = bool(int(value))
         else:
             raise ValueError(f'--torch-variants {text!r}: unknown setting {key!r}; known: '
-                             f'threads, isa, omp_wait')
+                             f'threads, isa, omp_wait, bf16, channels_last, amp')
     return spec, env
 
 
@@ -230,7 +269,7 @@ def main(argv=None) -> dict:
     from sbcore.config import parse_value
     options = {k: parse_value(v) for k, v in (kv.split('=', 1) for kv in args.cfg_options)}
     geometry = model_geometry(args.config, options)
-    base = dict(config=args.config, cfg_options=options, mode=args.mode,
+    base = dict(config=args.config, cfg_options=options, mode=args.mode, device=args.device,
                 batch_size=args.batch_size, threads=args.threads, warmup=args.warmup, **geometry)
     ms_threads = args.threads if args.ms_threads is None else args.ms_threads
     contenders, envs = {}, {}
@@ -245,6 +284,25 @@ def main(argv=None) -> dict:
         contenders[f'mindspore:{text}'] = {**base, 'framework': 'mindspore',
                                             'ms_threads': ms_threads, **parse_variant(text)}
         envs[f'mindspore:{text}'] = worker_env('mindspore', args)
+    if args.backends:
+        if args.mode == 'train':
+            raise ValueError('--backends are inference contenders (--mode infer or infer-flip)')
+        import tempfile
+        from benchmarks.ms_steps import export_onnx_file
+        onnx_file = export_onnx_file(args.config, options,
+                                     str(Path(tempfile.mkdtemp(prefix='sbpose_bench_')) /
+                                         'model.onnx'))
+        for text in args.backends:
+            name, *settings = text.split('@')
+            spec = dict(variant=name, onnx_file=onnx_file)
+            for setting in settings:
+                key, _, value = setting.partition('=')
+                if key != 'precision':
+                    raise ValueError(f'--backends {text!r}: unknown setting {key!r}; known: '
+                                     f'precision')
+                spec['precision'] = value
+            contenders[f'backend:{text}'] = {**base, 'framework': 'backend', **spec}
+            envs[f'backend:{text}'] = worker_env('backend', args)
     load_before = os.getloadavg()
     workers = []
     for name, spec in contenders.items():  # built one after the other: compiling is CPU-bound

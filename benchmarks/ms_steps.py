@@ -174,3 +174,45 @@ def make_infer(cfg: Config, batch_size: int, flip_test: bool, variant: str = 'py
     model.test_cfg = dict(model.test_cfg, flip_test=flip_test)
     inputs = synthetic_batch(cfg, batch_size)[0]
     return (lambda: model.predict_heatmaps(inputs)), model
+
+
+# exported-model backends ---------------------------------------------------------------------
+BACKEND_VARIANTS = ('onnxruntime', 'openvino')
+
+
+def export_onnx_file(config: str, cfg_options: Optional[dict], out_file: str) -> str:
+    """The config's network with random weights exported to ``out_file`` (``.onnx``).
+
+    In a subprocess: MindSpore's exporter works once per process (sbplugins.backends.onnx_export).
+    """
+    import json
+    import subprocess
+    import sys
+    code = ('import json, sys; from benchmarks import ms_steps; '
+            'from sbplugins.backends.onnx_export import export_onnx; '
+            'cfg = ms_steps.load_config(sys.argv[1], json.loads(sys.argv[2])); '
+            'model = ms_steps.build_model(cfg); model.set_train(False); '
+            'print(json.dumps(export_onnx(model, sys.argv[3])))')
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [repo] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
+    proc = subprocess.run([sys.executable, '-c', code, config, json.dumps(cfg_options or {}),
+                           out_file], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f'ONNX export of {config} failed:\n{proc.stderr[-2000:]}')
+    return out_file
+
+
+def make_backend_infer(cfg: Config, onnx_file: str, backend: str, batch_size: int,
+                       flip_test: bool, precision: Optional[str] = None,
+                       num_threads: Optional[int] = None) -> Tuple[Callable[[], np.ndarray], object]:
+    """Like ``make_infer``, the network run by an exported-model backend (flip test in numpy
+    around it, as ``init_model(backend=...)`` does)."""
+    from sbplugins.backends import build_backend
+    model = build_model(cfg)
+    model.set_train(False)
+    model.inference_backend = build_backend(backend, onnx_file, precision, num_threads)
+    model.test_cfg = dict(model.test_cfg, flip_test=flip_test)
+    inputs = synthetic_batch(cfg, batch_size)[0]
+    return (lambda: model.predict_heatmaps(inputs)), model

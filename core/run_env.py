@@ -11,7 +11,7 @@ import mindspore as ms
 import numpy as np
 
 from . import dist
-from .env import DEVICE_ENV
+from .env import DEVICE_ENV, describe_env, num_threads
 from .errors import check_keys, check_number
 from .logging import get_logger
 
@@ -37,8 +37,8 @@ def setup_run_env(cfg, work_dir: str) -> RunEnv:
     dist.init_dist(cfg.get('launcher', 'none'))
     if ms.get_context('device_target') != device:  # may be set once per process
         ms.set_device(device)
-    if env_cfg.get('num_threads'):
-        ms.set_context(runtime_num_threads=int(env_cfg['num_threads']))
+    if device == 'CPU' or env_cfg.get('num_threads'):  # config > SBCORE_NUM_THREADS > CPUs
+        ms.set_context(runtime_num_threads=int(env_cfg.get('num_threads') or num_threads()))
     check_number('seed', cfg.get('seed', 0))
     seed = int(cfg.get('seed', 0))
     ms.set_seed(seed)
@@ -58,5 +58,6 @@ def setup_run_env(cfg, work_dir: str) -> RunEnv:
                     f'inference={"compiled" if env.jit_inference else "PyNative"} '
                     f'runtime_num_threads={ms.get_context("runtime_num_threads")} '
                     f'ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "<unset>")} '
-                    f'world_size={env.world_size} rank={env.rank} seed={seed}')
+                    f'world_size={env.world_size} rank={env.rank} seed={seed}'
+                    + (f' | {describe_env()}' if device == 'CPU' else ''))
     return env

@@ -22,9 +22,11 @@ from mindspore import nn
 from sbcore.checkpoint import load_weights
 from sbcore.config import Config
 from sbcore.data import Compose
+from sbcore.errors import ConfigError
 from sbcore.registries import DATASETS, MODELS
 from sbcore.train_step import compile_inference
 
+from sbplugins.backends import build_backend
 from sbplugins.datasets.dataset_info import build_metainfo
 from sbplugins.detectors import build_detector
 from sbplugins.transforms.loading import LoadImage
@@ -72,8 +74,9 @@ def load_model_weights(model: nn.Cell, path: str) -> dict:
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'CPU',
                cfg_options: Optional[Dict[str, Any]] = None, jit: bool = True,
-               detector: Any = None) -> nn.Cell:
-    """Build the config's model for inference.
+               backend: str = 'mindspore', precision: Optional[str] = None,
+               num_threads: Optional[int] = None, detector: Any = None) -> nn.Cell:
+    """Build the config's model for inference, run by MindSpore or by an exported-model backend.
 
     Args:
         config: a config file path or a loaded ``Config``.
@@ -84,6 +87,12 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
         cfg_options: ``{'a.b': value}`` overrides merged into the config first.
         jit: compile the forward pass with ``mindspore.jit`` (as the runner does; 1.4x faster
             than PyNative on CPU). False keeps it eager (``tools/export.py`` exports that).
+        backend: a name in ``sbplugins.registries.INFERENCE_BACKENDS``: 'mindspore' (default;
+            ``checkpoint`` is a ``.ckpt``), 'onnxruntime' or 'openvino' (``checkpoint`` is the
+            ``.onnx`` of ``tools/export.py --format onnx``, exported without ``--flip-test``:
+            the flip test stays in ``predict_heatmaps``). See ``sbplugins.backends``.
+        precision: the backend's precision ('fp32'; OpenVINO also 'bf16'); None: its default.
+        num_threads: backend threads (None: every CPU of the process).
         detector: the person detector ``inference_topdown`` uses when given no boxes: a detector
             config ``dict(type=...)`` or object; None takes the config's ``detector`` (if any).
 
@@ -101,10 +110,14 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if mindspore.get_context('device_target') != device:  # may be set once per process
         mindspore.set_device(device)
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    exported = backend != 'mindspore'
+    if exported and checkpoint is None:
+        raise ConfigError(f'init_model: backend {backend!r} runs an exported model file; pass '
+                          f'it as checkpoint (tools/export.py --format onnx writes one)')
     model = MODELS.build(model_cfg)
-    if checkpoint is not None:  # every weight (checked), so a pretrained file is not read
+    if checkpoint is not None and not exported:  # every weight (checked): no pretrained read
         load_model_weights(model, checkpoint)
-    elif callable(getattr(model, 'init_weights', None)):
+    elif checkpoint is None and callable(getattr(model, 'init_weights', None)):
         model.init_weights()
     model.set_train(False)
     model.dataset_meta = dataset_meta_from_config(cfg)
@@ -112,6 +125,9 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if detector is None and cfg.get('detector'):
         detector = cfg.detector.to_dict() if hasattr(cfg.detector, 'to_dict') else dict(cfg.detector)
     model.detector = build_detector(detector) if detector is not None else None
+    if exported:  # the cell keeps preprocessing, flip test and decoding; the backend the network
+        model.inference_backend = build_backend(backend, checkpoint, precision, num_threads)
+        return model
     if jit:
         compile_inference(model)
     return model

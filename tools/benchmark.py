@@ -8,7 +8,11 @@ Every figure is the median of ``--iters`` timed repetitions after ``--warmup`` u
 (compilation, caches). Modes:
 
 - ``train``: one training step (``--variant``: the runner's step by default) on a fixed random batch.
-- ``infer``: heatmap prediction on a fixed batch, without and with the flip test.
+- ``infer``: heatmap prediction on a fixed batch, without and with the flip test; with
+  ``--backend onnxruntime|openvino`` (``--precision bf16`` for OpenVINO's AMX path) the network
+  is exported to ONNX once (random weights) and run by that backend.
+- ``topdown``: end-to-end ``inference_topdown`` (pipeline, crops, network, decoding) on a real
+  image (``--image``) with ``--persons`` boxes: milliseconds per person, through ``--backend``.
 - ``data``: the config's full training pipeline on real images: samples/s of one process calling
   the pipeline, of the configured DataLoader workers (and per worker), the share of each
   transform, and the heatmap encoding of one instance.
@@ -42,8 +46,9 @@ from benchmarks import ms_steps  # noqa: E402  (imports sbcore before mindspore)
 from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
 from benchmarks.synthetic_coco import make_val_scale_set  # noqa: E402
 from sbcore.config import DictAction  # noqa: E402
+from sbcore.env import describe_env  # noqa: E402
 
-MODES = ('train', 'infer', 'data', 'eval')
+MODES = ('train', 'infer', 'data', 'eval', 'topdown')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +66,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "wrapped in mindspore.jit, the runner's choice when env_cfg.jit is on); "
                         "default: the runner's")
     p.add_argument('--threads', type=int, default=None, help='MindSpore runtime_num_threads')
+    p.add_argument('--backend', default='mindspore',
+                   help='infer/topdown: mindspore, onnxruntime or openvino (sbplugins.backends)')
+    p.add_argument('--precision', default=None, help="backend precision (openvino: fp32, bf16)")
+    p.add_argument('--image', default=None, help='topdown: the image (default: a COCO sample '
+                   'image under --data-root or ../shared/data/coco_sample)')
+    p.add_argument('--persons', type=int, nargs='+', default=[1, 8],
+                   help='topdown: person boxes per image (one measurement each)')
     p.add_argument('--data-root', help='a folder laid out like the shared COCO sample '
                    '(annotations/person_keypoints_sample.json, images/): the data mode reads it')
     p.add_argument('--data-samples', type=int, default=200,
@@ -85,12 +97,28 @@ def bench_train(cfg, args) -> Dict[str, float]:
                 train_times=times)
 
 
+def exported_onnx(args) -> str:
+    """The config's network (random weights) as ONNX, exported once per benchmark run."""
+    if getattr(args, 'onnx_file', None) is None:
+        out = Path(tempfile.mkdtemp(prefix='sbpose_bench_')) / 'model.onnx'
+        args.onnx_file = ms_steps.export_onnx_file(args.config, args.cfg_options_all, str(out))
+    return args.onnx_file
+
+
 def bench_infer(cfg, args) -> Dict[str, float]:
     jit = (cfg.get('env_cfg') or {}).get('jit', True)
     variant = args.infer_variant or ('jit-construct' if jit else 'pynative')
-    out = dict(infer_variant=variant)
+    if args.backend != 'mindspore':
+        variant = f'{args.backend}:{args.precision or "default"}'
+    out = dict(infer_variant=variant, infer_backend=args.backend)
     for flip in (False, True):
-        fn, _ = ms_steps.make_infer(cfg, args.batch_size, flip_test=flip, variant=variant)
+        if args.backend != 'mindspore':
+            fn, model = ms_steps.make_backend_infer(cfg, exported_onnx(args), args.backend,
+                                                    args.batch_size, flip, args.precision,
+                                                    args.threads)
+            out['infer_precision'] = model.inference_backend.precision
+        else:
+            fn, _ = ms_steps.make_infer(cfg, args.batch_size, flip_test=flip, variant=variant)
         times = ms_steps.time_calls(fn, args.iters, args.warmup)
         key = 'infer_flip' if flip else 'infer'
         out[f'{key}_batch_s'] = ms_steps.median(times)
@@ -212,6 +240,39 @@ def bench_data(cfg, args) -> Dict[str, object]:
                 data_instances=len(dataset))
 
 
+# topdown ------------------------------------------------------------------------------------
+def bench_topdown(cfg, args) -> Dict[str, object]:
+    """``inference_topdown`` on a real image, boxes tiled over it; ms per person, flip test as
+    configured."""
+    import cv2
+    from sbplugins.apis import inference_topdown, init_model
+    image_path = args.image or str(next(iter(sorted(Path(
+        args.data_root or REPO_ROOT.parent / 'shared' / 'data' / 'coco_sample').glob(
+            '**/*.jpg')))))
+    image = cv2.imread(image_path)
+    if image is None:
+        raise FileNotFoundError(f'--image {image_path}: not a readable image')
+    options = dict(args.cfg_options_all, **{'model.pretrained': None})
+    if args.backend == 'mindspore':
+        model = init_model(args.config, None, cfg_options=options)
+    else:
+        model = init_model(args.config, exported_onnx(args), cfg_options=options,
+                           backend=args.backend, precision=args.precision,
+                           num_threads=args.threads)
+    height, width = image.shape[:2]
+    out: Dict[str, object] = dict(topdown_image=image_path, topdown_backend=args.backend,
+                                  topdown_flip_test=bool(model.test_cfg['flip_test']))
+    rng = np.random.default_rng(0)
+    for persons in args.persons:
+        xy = rng.uniform(0, 0.5, (persons, 2)) * (width, height)
+        boxes = np.concatenate([xy, rng.uniform(0.3, 0.5, (persons, 2)) * (width, height)], 1)
+        times = ms_steps.time_calls(lambda: inference_topdown(model, image, boxes), args.iters,
+                                    args.warmup + 1)
+        out[f'topdown_{persons}_persons_s'] = ms_steps.median(times)
+        out[f'topdown_{persons}_ms_per_person'] = ms_steps.median(times) / persons * 1e3
+    return out
+
+
 # eval ---------------------------------------------------------------------------------------
 def bench_eval(cfg, args) -> Dict[str, float]:
     from pycocotools.coco import COCO
@@ -269,14 +330,17 @@ def main(argv=None) -> Dict[str, object]:
     options = dict(args.cfg_options)
     if args.data_root:
         options.update(sample_data_options(args.data_root))
+    args.cfg_options_all = options
     cfg = ms_steps.load_config(args.config, options)
     args.batch_size = args.batch_size or int(cfg.train_dataloader.batch_size)
-    modes: List[str] = list(MODES) if args.mode == 'all' else [args.mode]
+    modes: List[str] = list(MODES[:4]) if args.mode == 'all' else [args.mode]  # all: not topdown
     results: Dict[str, object] = dict(config=args.config, batch_size=args.batch_size,
+                                      cpu=describe_env(),
                                       iters=args.iters, warmup=args.warmup,
                                       load_before=list(os.getloadavg()))
     results['context'] = ms_steps.apply_context(num_threads=args.threads)
-    bench = dict(train=bench_train, infer=bench_infer, data=bench_data, eval=bench_eval)
+    bench = dict(train=bench_train, infer=bench_infer, data=bench_data, eval=bench_eval,
+                 topdown=bench_topdown)
     for mode in modes:
         results.update(bench[mode](cfg, args))
         results[f'{mode}_peak_rss_mb'] = ms_steps.peak_rss_mb()

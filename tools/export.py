@@ -1,7 +1,14 @@
-"""Export a pose model's network to MindIR, then check the file loads and gives the same heatmaps.
+"""Export a pose model's network to MindIR or ONNX, then check the file gives the same heatmaps.
 
     python tools/export.py --config CFG --ckpt CKPT --out sb_r50.mindir \
         [--flip-test] [--batch-size 1]
+    python tools/export.py --config CFG --ckpt CKPT --out sb_r50.onnx [--format onnx] [--flip-test]
+
+ONNX goes through MindSpore's exporter with the repairs of ``sbplugins.backends.onnx_export``
+(padded max-pool, deconvolution ``output_shape``, a dynamic batch dimension); the file is checked
+with ONNX Runtime against MindSpore (relative 1e-4) and runs in ``init_model(...,
+backend='onnxruntime'|'openvino')`` and ``tools/infer.py --backend``. Export the file for those
+backends without ``--flip-test`` (they run the flip test around the network themselves).
 
 The exported graph maps normalised crops (N, 3, H, W) float32 (the model's ``preprocess``:
 optional BGR->RGB, then (x - mean) / std) to heatmaps (N, K, h, w). With ``--flip-test`` it also
@@ -25,6 +32,9 @@ from sbcore.config import DictAction
 
 # MindIR replays the same kernels; allow float noise only (relative to the heatmap range).
 RELATIVE_TOLERANCE = 1e-5
+# ONNX Runtime folds BatchNorm into the convolutions and picks other kernels: the issue's 1e-4.
+ONNX_RELATIVE_TOLERANCE = 1e-4
+FORMATS = ('mindir', 'onnx')
 
 
 class FlipTestHeatmaps(nn.Cell):
@@ -54,10 +64,13 @@ class FlipTestHeatmaps(nn.Cell):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description='Export a pose model to MindIR and verify the file.')
+    p = argparse.ArgumentParser(description='Export a pose model to MindIR or ONNX and verify '
+                                'the file.')
     p.add_argument('--config', required=True)
     p.add_argument('--ckpt', required=True)
-    p.add_argument('--out', required=True, help='output file (.mindir)')
+    p.add_argument('--out', required=True, help='output file (.mindir or .onnx)')
+    p.add_argument('--format', choices=FORMATS, default=None,
+                   help='default: from the --out suffix')
     p.add_argument('--flip-test', action='store_true',
                    help='export the flip test inside the graph (two passes, averaged)')
     p.add_argument('--batch-size', type=int, default=1, help='fixed batch size of the graph')
@@ -65,8 +78,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     add_debug_argument(p)
     args = p.parse_args(argv)
-    if not args.out.endswith('.mindir'):
-        p.error(f'--out must end with .mindir, got {args.out!r}')
+    suffix = args.out.rsplit('.', 1)[-1].lower() if '.' in args.out else ''
+    args.format = args.format or (suffix if suffix in FORMATS else None)
+    if args.format is None or suffix != args.format:
+        p.error(f'--out must end with .{args.format or "mindir or .onnx"}, got {args.out!r}')
     if args.batch_size < 1:
         p.error(f'--batch-size must be >= 1, got {args.batch_size}')
     return args
@@ -79,18 +94,51 @@ def build_export_net(model, flip_test: bool) -> nn.Cell:
                             shift=model.test_cfg['shift_heatmap'])
 
 
+def compare_heatmaps(name: str, got: np.ndarray, expected: np.ndarray, tolerance: float) -> bool:
+    """Print the check line; True when ``got`` matches within ``tolerance`` x max |expected|."""
+    if got.shape != expected.shape:
+        print(f'FAIL: {name} heatmaps {got.shape} vs model {expected.shape}')
+        return False
+    max_abs = float(np.abs(got - expected).max())
+    scale = float(np.abs(expected).max()) or 1.0
+    print(f'{name} check: heatmaps {got.shape}, max abs diff {max_abs:.3e} '
+          f'(tolerance {tolerance:g} x max |heatmap| {scale:.3e})')
+    return max_abs <= tolerance * scale
+
+
+def export_and_check_onnx(model, args: argparse.Namespace, dummy: np.ndarray) -> int:
+    from sbplugins.backends.onnx_export import export_onnx
+    from sbplugins.backends.ort_backend import OnnxRuntimeBackend
+    report = export_onnx(model, args.out, flip_test=args.flip_test, example=dummy)
+    print(f'exported {type(model).__name__} (flip_test={args.flip_test}, any batch size, input '
+          f'(N, {", ".join(str(v) for v in dummy.shape[1:])})) to {args.out}: '
+          f'{report["nodes"]} nodes; repaired {report["max_pools_repaired"]} padded max-pool(s) '
+          f'and {report["deconv_output_shapes_removed"]} deconvolution output_shape(s)')
+    model.test_cfg = dict(model.test_cfg, flip_test=args.flip_test)
+    session = OnnxRuntimeBackend(args.out)
+    ok = True
+    for batch in sorted({args.batch_size, args.batch_size + 1}):  # the batch is dynamic
+        inputs = np.concatenate([dummy] * (batch // len(dummy) + 1))[:batch]
+        ok &= compare_heatmaps(f'ONNX Runtime (batch {batch})', session(inputs),
+                               model.predict_heatmaps(inputs), ONNX_RELATIVE_TOLERANCE)
+    print('OK' if ok else 'FAIL: the exported graph does not reproduce the model')
+    return 0 if ok else 1
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sbplugins.apis import init_model
     model = init_model(args.config, args.ckpt, device=args.device, cfg_options=args.cfg_options,
                        jit=False)  # mindspore.export traces the eager cell itself
-    net = build_export_net(model, args.flip_test)
-    net.set_train(False)
     width, height = model.codec.input_size
     rng = np.random.default_rng(0)
     # A real-looking normalised crop: random pixels through the model's own preprocessing.
     pixels = rng.integers(0, 256, (args.batch_size, height, width, 3), dtype=np.uint8)
     dummy = model.preprocess(pixels)
+    if args.format == 'onnx':
+        return export_and_check_onnx(model, args, dummy)
+    net = build_export_net(model, args.flip_test)
+    net.set_train(False)
     mindspore.export(net, mindspore.Tensor(dummy), file_name=args.out[:-len('.mindir')],
                      file_format='MINDIR')
     print(f'exported {type(net).__name__} (flip_test={args.flip_test}, input '
@@ -100,15 +148,7 @@ def main(argv=None) -> int:
     loaded = graph(mindspore.Tensor(dummy)).asnumpy()
     # The reference is the numpy path the estimator uses at evaluation time.
     model.test_cfg = dict(model.test_cfg, flip_test=args.flip_test)
-    expected = model.predict_heatmaps(dummy)
-    if loaded.shape != expected.shape:
-        print(f'FAIL: MindIR heatmaps {loaded.shape} vs model {expected.shape}')
-        return 1
-    max_abs = float(np.abs(loaded - expected).max())
-    scale = float(np.abs(expected).max()) or 1.0
-    print(f'MindIR check: heatmaps {loaded.shape}, max abs diff {max_abs:.3e} '
-          f'(tolerance {RELATIVE_TOLERANCE:g} x max |heatmap| {scale:.3e})')
-    if max_abs > RELATIVE_TOLERANCE * scale:
+    if not compare_heatmaps('MindIR', loaded, model.predict_heatmaps(dummy), RELATIVE_TOLERANCE):
         print('FAIL: the exported graph does not reproduce the model')
         return 1
     print('OK')

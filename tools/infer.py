@@ -42,7 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         epilog='Boxes: --bboxes, else --detector or the config\'s "detector", else the whole '
                'image is one person box.')
     p.add_argument('--config', required=True, help='config file')
-    p.add_argument('--ckpt', required=True, help='model checkpoint')
+    p.add_argument('--ckpt', required=True,
+                   help='model checkpoint (.ckpt); with --backend onnxruntime/openvino the .onnx '
+                        'of tools/export.py --format onnx')
     p.add_argument('--input', required=True,
                    help='an image, a folder of images, a video file, or webcam:N; with --track '
                         'also a folder of videos or of frame folders (one video each)')
@@ -70,6 +72,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='write joint and box scores on the pictures (off: crowds stay readable)')
     p.add_argument('--out-dir', default='infer_out', help='output folder (default infer_out)')
     p.add_argument('--device', default='CPU')
+    p.add_argument('--backend', default='mindspore',
+                   help='inference backend: mindspore (default), onnxruntime, openvino '
+                        '(sbplugins.backends; any name registered under sbpose.backends)')
+    p.add_argument('--precision', default=None,
+                   help="backend precision: fp32; openvino also bf16 (default: the backend's)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys, e.g. model.test_cfg.flip_test=False')
     add_debug_argument(p)
@@ -244,7 +251,8 @@ def main(argv=None) -> int:
                           f'--input {args.input} is one image')
     cfg = Config.fromfile(args.config)
     model = init_model(cfg, args.ckpt, device=args.device, cfg_options=args.cfg_options,
-                       detector=build_detector_from_args(args, videos[0][1], videos[0][2]))
+                       detector=build_detector_from_args(args, videos[0][1], videos[0][2]),
+                       backend=args.backend, precision=args.precision)
     if model.detector is None:
         warn('no --bboxes, --detector or config "detector": each frame is one person box')
     out_dir = Path(args.out_dir)

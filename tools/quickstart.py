@@ -57,12 +57,29 @@ def draw_predictions(runner, out: Path, num_images: int) -> None:
     cv2.imwrite(str(out), side_by_side(tiles))
 
 
+def describe_recipe(cfg: Config, config: str) -> str:
+    """What the main job trains and why this size (the recipe's docstring has the measurements)."""
+    backbone, head = cfg.model.backbone, cfg.model.head
+    width, height = cfg.model.codec.input_size
+    loader = cfg.train_dataloader
+    schedulers = ', '.join(s['type'] for s in cfg.param_scheduler)
+    return (f'main job: {Path(config).name}: ResNet-{backbone.depth} of base width '
+            f'{backbone.get("base_channels", 64)}, deconvolution filters '
+            f'{tuple(head.num_deconv_filters)}, input {height}x{width} (HxW), '
+            f'{cfg.train_cfg.max_epochs} epochs of batch {loader.batch_size}, '
+            f'{cfg.optim_wrapper.optimizer.type} lr {cfg.optim_wrapper.optimizer.lr:g} '
+            f'({schedulers}); sized to train and evaluate within 10 minutes on both 2-core CPUs '
+            f'of the project machine kind (measured times and AP in the config docstring and '
+            f'docs/benchmarks.md)')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir
+    print(describe_recipe(cfg, args.config), flush=True)
     from sbcore.evaluator import format_metrics
     from log_plot import plot_curve  # tools/log_plot.py, beside this script
     from sbcore.runner import Runner

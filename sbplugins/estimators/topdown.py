@@ -143,6 +143,14 @@ class TopdownPoseEstimator(nn.Cell):
                 np.asarray(batch['heatmaps'], np.float32),
                 np.asarray(batch['keypoint_weights'], np.float32))
 
+    def run_network(self, inputs: np.ndarray) -> np.ndarray:
+        """(N,3,H,W) normalised crops -> (N,K,h,w) heatmaps: the attached inference backend
+        (``sbplugins.backends``; set by ``init_model(backend=...)``) or this cell."""
+        backend = getattr(self, 'inference_backend', None)
+        if backend is not None:
+            return backend(inputs)
+        return self(mindspore.Tensor(inputs)).asnumpy()
+
     def predict_heatmaps(self, inputs: np.ndarray) -> np.ndarray:
         """Normalised inputs (N,3,H,W) -> heatmaps (N,K,h,w), flip-averaged when ``flip_test``.
 
@@ -152,7 +160,7 @@ class TopdownPoseEstimator(nn.Cell):
         self.set_train(False)
         try:
             if not self.test_cfg['flip_test']:
-                return self(mindspore.Tensor(inputs)).asnumpy()
+                return self.run_network(inputs)
             flip_indices = self.dataset_meta.get('flip_indices') if self.dataset_meta else None
             if flip_indices is None:
                 raise ValueError('TopdownPoseEstimator: test_cfg.flip_test=True needs '
@@ -161,7 +169,7 @@ class TopdownPoseEstimator(nn.Cell):
             # one forward pass over the crops and their mirror images (BN is in eval mode,
             # so batching them together changes nothing)
             both = np.concatenate([inputs, inputs[..., ::-1]], axis=0)
-            heatmaps = self(mindspore.Tensor(np.ascontiguousarray(both))).asnumpy()
+            heatmaps = self.run_network(np.ascontiguousarray(both))
             n = inputs.shape[0]
             flipped_back = flip_heatmaps(heatmaps[n:], flip_indices,
                                          shift=self.test_cfg['shift_heatmap'])
