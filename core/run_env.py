@@ -30,6 +30,20 @@ class RunEnv:
     logger: Logger
 
 
+def set_threads(threads: int) -> None:
+    """MindSpore's operator threads, through ``device_context`` (``set_context(runtime_num_threads)``
+    prints a deprecation warning in MindSpore 2.10). It can be set once per process; a second run
+    in the same process keeps the first setting."""
+    from mindspore import device_context
+    if ms.get_context('runtime_num_threads') == threads:
+        return
+    try:
+        device_context.cpu.op_tuning.threads_num(threads)
+    except RuntimeError as exc:
+        if 'repeatedly' not in str(exc):
+            raise
+
+
 def setup_run_env(cfg, work_dir: str) -> RunEnv:
     env_cfg = dict(cfg.get('env_cfg') or {})
     check_keys('env_cfg', env_cfg, ENV_CFG_KEYS)
@@ -38,7 +52,7 @@ def setup_run_env(cfg, work_dir: str) -> RunEnv:
     if ms.get_context('device_target') != device:  # may be set once per process
         ms.set_device(device)
     if device == 'CPU' or env_cfg.get('num_threads'):  # config > SBCORE_NUM_THREADS > CPUs
-        ms.set_context(runtime_num_threads=int(env_cfg.get('num_threads') or num_threads()))
+        set_threads(int(env_cfg.get('num_threads') or num_threads()))
     check_number('seed', cfg.get('seed', 0))
     seed = int(cfg.get('seed', 0))
     ms.set_seed(seed)
