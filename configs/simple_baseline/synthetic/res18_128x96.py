@@ -4,9 +4,9 @@ Target: COCO AP >= 0.62 on the synthetic val split (detection boxes, flip test) 
 on both 2-core CPUs of the machine kind. A narrow ResNet-18 (base width 32), a 64-filter deconv
 head and a 128x96 input (32x24 heatmaps); everything else is the paper's recipe (Adam, official
 augmentation, loss, decoding and flip test). Measured (docs/benchmarks.md, "The main job"):
-Intel Xeon 2.1 GHz: AP 0.640 in 9.6 min (0.46 s per step); the 128-filter head it replaces: AP
-0.632 in 18.6 min. A width-24 backbone was
-faster (7.4 min) but lost 0.02 AP. AMD EPYC: the old head took 8.5 min (AP 0.647).
+Intel Xeon 2.1 GHz: AP 0.640 in 7.7 min idle (0.35 s per step; 9.6 min under load); the
+128-filter head it replaces: AP 0.632 in 18.6 min. A width-24 backbone was faster (7.4 min) but
+lost 0.02 AP. AMD EPYC: the old head took 8.5 min (AP 0.647).
 One loader thread (``num_workers=1``): the same batches as worker processes, without re-forking
 them at every epoch (~2 s each on the Intel CPU).
 The data is generated under data/synthetic/ on first use (deterministic from the seed).
