@@ -17,6 +17,8 @@ from sbplugins.metrics.coco_metric import CocoMetric, summary_stats
 from sbplugins.metrics.oks import oks_iou, soft_oks_nms
 from sbplugins.utils.geometry import bbox_xywh_to_center_scale
 
+from pipeline_sizes import resize_pipeline
+
 
 # --- files in each published layout ----------------------------------------------------------------
 def person(rng, img_w, img_h, num_kpt, labelled=0.8):
@@ -402,7 +404,7 @@ def shrink(cfg, work_dir, input_size=(64, 96)):
     codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2.0)
     cfg.merge_from_dict({
         'work_dir': str(work_dir), 'model.pretrained': None, 'model.backbone.depth': 18,
-        'model.backbone.base_channels': 16, 'model.head.in_channels': 128,
+        'model.backbone.base_channels': 16,  # the head's in_channels follow (backbone contract)
         'model.head.num_deconv_filters': (32, 32, 32), 'model.codec': codec,
         'train_cfg': dict(max_epochs=1, val_interval=1), 'param_scheduler': [],
         'default_hooks.logger.interval': 1, 'default_hooks.checkpoint.interval': 1,
@@ -410,13 +412,7 @@ def shrink(cfg, work_dir, input_size=(64, 96)):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].batch_size = 4
         cfg[key].num_workers = 1
-        for step in cfg[key].dataset.pipeline:
-            if step.type == 'GetBBoxCenterScale':
-                step.aspect_ratio = w / h
-            if step.type == 'TopdownAffine':
-                step.input_size = (w, h)
-            if step.type == 'GenerateTarget':
-                step.encoder = codec
+        resize_pipeline(cfg[key].dataset.pipeline, (w, h), codec)
     return cfg
 
 

@@ -11,6 +11,8 @@ from sbcore.registries import (DATASETS, HOOKS, METRICS, MODELS, OPTIMIZERS, SCH
                                TRANSFORMS)
 from sbplugins.registries import CODECS
 
+from pipeline_sizes import resize_pipeline
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / 'configs' / 'simple_baseline').rglob('*.py'))
 
@@ -94,13 +96,7 @@ def _sample_config(coco_sample, work_dir, depth=18, input_size=(96, 128), epochs
         ds.bbox_file = str(bbox) if bbox else None
         cfg[key].batch_size = 4
         cfg[key].num_workers = 2
-        for step in ds.pipeline:
-            if step.type == 'GetBBoxCenterScale':
-                step.aspect_ratio = w / h
-            if step.type == 'TopdownAffine':
-                step.input_size = (w, h)
-            if step.type == 'GenerateTarget':
-                step.encoder = codec
+        resize_pipeline(ds.pipeline, (w, h), codec)
     cfg.val_evaluator.ann_file = str(coco_sample['ann_file'])
     return cfg
 
