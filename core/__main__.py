@@ -9,14 +9,14 @@ from typing import List, Tuple
 import entrypoints
 
 from .cli import add_debug_argument, run_tool
-from .registries import REGISTRIES_GROUP, all_registries
+from .registries import CONFIG_KEYS_GROUP, REGISTRIES_GROUP, all_registries
 from .registry import discover
 
 
 def unknown_groups() -> List[Tuple[str, str]]:
     """``(group, distribution)`` for entry-point groups named ``sbcore.*`` that no registry reads
     (a typo such as ``sbcore.hook`` would otherwise hide a plugin without a word)."""
-    known = {reg.group for reg in all_registries()} | {REGISTRIES_GROUP, 'sbcore.config_keys'}
+    known = {reg.group for reg in all_registries()} | {REGISTRIES_GROUP, CONFIG_KEYS_GROUP}
     found = []
     for config, distro in entrypoints.iter_files_distros():
         for group in config.sections():

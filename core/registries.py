@@ -23,6 +23,8 @@ LOOPS = Registry('loops', 'sbcore.loops')
 ALL_REGISTRIES = (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS, LOOPS)
 
 REGISTRIES_GROUP = 'sbcore.registries'
+# Top-level config keys an application reads outside the runner (core/runner.py).
+CONFIG_KEYS_GROUP = 'sbcore.config_keys'
 
 
 def all_registries() -> Tuple[Registry, ...]:

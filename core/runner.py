@@ -24,7 +24,7 @@ from .errors import ConfigError, check_keys  # noqa: E402
 from .evaluator import Evaluator  # noqa: E402
 from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
-from .registries import LOOPS, MODELS  # noqa: E402
+from .registries import CONFIG_KEYS_GROUP, LOOPS, MODELS  # noqa: E402
 from .registry import discover  # noqa: E402
 from .run_env import setup_run_env  # noqa: E402
 from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
@@ -36,9 +36,8 @@ KNOWN_KEYS = {
     'default_hooks', 'custom_hooks', 'visualization',
 }
 # Top-level keys an application reads outside the runner (an inference-time detector, say) are
-# declared by its distribution under this entry-point group (``key = package.module``, never
+# declared by its distribution under CONFIG_KEYS_GROUP (``key = package.module``, never
 # imported), so the runner accepts them and still refuses typos.
-CONFIG_KEYS_GROUP = 'sbcore.config_keys'
 
 
 def known_config_keys() -> set:
