@@ -89,7 +89,7 @@ _NO_ERROR = np.zeros(0, np.uint8)
 
 
 class _WorkerTraceback(Exception):
-    """Where a user error was raised while a batch was loaded (``--debug`` shows it as the cause)."""
+    """Where a user error was raised while loading a batch (``--debug`` shows it as the cause)."""
 
     def __str__(self) -> str:
         return '\n' + self.args[0]
@@ -223,12 +223,17 @@ class DataLoader:
                                   num_parallel_workers=max(1, self.num_workers),
                                   python_multiprocessing=multiprocess)
         iterator = gen.create_dict_iterator(num_epochs=1, output_numpy=True)
-        for batch in iterator:
-            error = batch.pop(_ERROR_COLUMN)
-            if error.size:
-                iterator.stop()  # the workers' prefetching ends here, not at interpreter exit
-                _raise_error_row(error)
-            yield batch
+        try:
+            for batch in iterator:
+                error = batch.pop(_ERROR_COLUMN)
+                if error.size:
+                    _raise_error_row(error)
+                yield batch
+        finally:
+            # Stopped now, not when the garbage collector gets to it: an iterator kept in a cycle
+            # by an error's traceback and collected inside a later loader's forked worker
+            # process aborted that process, and with it the run.
+            iterator.stop()
 
 
 def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,
