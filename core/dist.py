@@ -1,8 +1,7 @@
 """Distributed helpers over MindSpore's collective communication (HCCL, NCCL, or MCCL on CPU).
 
-Launch with ``msrun`` (``python -m sbcore.launch`` wraps it) or
-``mpirun`` (``launcher='mpi'``: ``core/mpi.py`` maps OpenMPI's ranks onto MindSpore's dynamic
-cluster): one process per device, each calling :func:`init_dist`. Without a launcher everything
+Launch with ``msrun`` or ``mpirun`` (``launcher='mpi'``: ``core/mpi.py`` maps OpenMPI's ranks onto
+MindSpore's dynamic cluster): one process per device, each calling :func:`init_dist`. Without a launcher everything
 here degrades to a single process (rank 0 of 1).
 
 Gradients are averaged once: the runner's ``nn.DistributedGradReducer(mean=True, degree=N)``
@@ -41,8 +40,8 @@ def init_dist(launcher: str = 'none') -> None:
     if launcher == 'msrun' and not launched_by_msrun():
         # init() needs the scheduler and the MS_* variables that msrun provides
         raise ConfigError('launcher=msrun, but this process was not started by msrun (MS_ROLE / '
-                          'MS_WORKER_NUM are unset). Start it with python -m sbcore.launch '
-                          '--nproc N SCRIPT ..., or msrun; or use launcher=none.')
+                          'MS_WORKER_NUM are unset). Start it with msrun --worker_num=N '
+                          '--local_worker_num=N SCRIPT ...; or use launcher=none.')
     mpi_info = None
     if launcher == 'mpi' and not launched_by_msrun():  # MS_* variables set by hand win
         if not mpi.launched_by_mpirun():
@@ -58,7 +57,7 @@ def init_dist(launcher: str = 'none') -> None:
             _STATE['rank'], _STATE['world_size']):
         raise RuntimeError(f'mpirun rank {mpi_info["rank"]} of {mpi_info["world_size"]} became '
                            f'MindSpore rank {_STATE["rank"]} of {_STATE["world_size"]}')
-    # One line per worker log: sbcore.launch maps a failed worker's pid to its rank with it.
+    # One line per worker log: a launcher can map a failed worker's pid to its rank with it.
     print(f'{RANK_LINE_PREFIX} rank {_STATE["rank"]} of {_STATE["world_size"]} pid {os.getpid()}',
           flush=True)
     if mpi_info is not None and mpi_info['scheduler_log']:
@@ -120,11 +119,6 @@ def broadcast_object(obj: Any) -> Any:
     if not is_distributed():
         return obj
     return all_gather_object(obj)[0]
-
-
-def barrier() -> None:
-    if is_distributed():
-        all_gather_object(None)
 
 
 def _swap_batchnorms(cell, make_sync) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Sequence, Union
+from typing import Any, Dict, Sequence, Union
 
 import numpy as np
 
@@ -58,6 +58,18 @@ class Evaluator:
         if dist.is_main_process() and work_dir:
             atomic_write_text(Path(work_dir) / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
         return metrics
+
+
+def build_evaluator(evaluator: Any, cfg: Any) -> Evaluator:
+    """An :class:`Evaluator` from itself, its metric config(s), or the key of those in ``cfg``
+    (``'val_evaluator'``)."""
+    if isinstance(evaluator, Evaluator):
+        return evaluator
+    if isinstance(evaluator, str):
+        if not cfg.get(evaluator):
+            raise ConfigError(f'config: {evaluator} is required for this run')
+        evaluator = cfg.get(evaluator)
+    return Evaluator(evaluator.to_dict() if hasattr(evaluator, 'to_dict') else evaluator)
 
 
 def format_metrics(metrics: Dict[str, float]) -> str:

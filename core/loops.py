@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterator, Tuple
 import numpy as np
 
 from .errors import ConfigError, check_number
+from .evaluator import build_evaluator
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -217,7 +218,7 @@ class ValLoop(BaseLoop):
 
     def __init__(self, runner, dataloader: Any, evaluator: Any):
         super().__init__(runner, dataloader)
-        self.evaluator = runner.build_evaluator(evaluator)
+        self.evaluator = build_evaluator(evaluator, runner.cfg)
 
     def run(self) -> Dict[str, float]:
         r, mode = self.runner, self.mode

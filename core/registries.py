@@ -9,7 +9,7 @@ from typing import Tuple
 
 import entrypoints
 
-from .registry import Registry
+from .registry import Registry, discover
 
 MODELS = Registry('models', 'sbcore.models')
 DATASETS = Registry('datasets', 'sbcore.datasets')
@@ -23,8 +23,21 @@ LOOPS = Registry('loops', 'sbcore.loops')
 ALL_REGISTRIES = (MODELS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS, SCHEDULERS, LOOPS)
 
 REGISTRIES_GROUP = 'sbcore.registries'
-# Top-level config keys an application reads outside the runner (core/runner.py).
+# Top-level config keys an application reads outside the runner (an inference-time detector, say)
+# are declared by its distribution under this group (``key = package.module``, never imported), so
+# the runner accepts them and still refuses typos.
 CONFIG_KEYS_GROUP = 'sbcore.config_keys'
+RUNNER_CONFIG_KEYS = frozenset({
+    'model', 'work_dir', 'seed', 'load_from', 'resume', 'launcher', 'env_cfg',
+    'train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator',
+    'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg',
+    'default_hooks', 'custom_hooks', 'visualization',
+})
+
+
+def known_config_keys() -> frozenset:
+    """The runner's own top-level keys plus those installed distributions declare."""
+    return RUNNER_CONFIG_KEYS | set(discover(CONFIG_KEYS_GROUP))
 
 
 def all_registries() -> Tuple[Registry, ...]:

@@ -2,7 +2,8 @@
 
 Loops (``loops.py``) drive training and evaluation and own their counters and data loaders; hooks
 (``hooks/``) do everything optional; the process (device, seeds, logger) is ``run_env.py``, the
-run's checkpoint state ``run_state.py``, the training step ``train_step.py``, launch ``dist.py``.
+run's checkpoint state ``run_state.py``, the training step and its lr ``train_step.py``, evaluation
+``evaluator.py``, joining a distributed launch ``dist.py``.
 """
 from __future__ import annotations
 
@@ -13,36 +14,17 @@ from .env import setup_env
 
 setup_env()  # before mindspore is imported (see env.py)
 
-import mindspore as ms  # noqa: E402
-import numpy as np  # noqa: E402
-from mindspore import nn, ops  # noqa: E402
+from mindspore import nn  # noqa: E402
 
 from . import dist, run_state  # noqa: E402
 from .config import Config  # noqa: E402
 from .data import DataLoader, build_dataloader  # noqa: E402
 from .errors import ConfigError, check_keys  # noqa: E402
-from .evaluator import Evaluator  # noqa: E402
 from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
-from .registries import CONFIG_KEYS_GROUP, LOOPS, MODELS  # noqa: E402
-from .registry import discover  # noqa: E402
+from .registries import LOOPS, MODELS, known_config_keys  # noqa: E402
 from .run_env import setup_run_env  # noqa: E402
 from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
-
-KNOWN_KEYS = {
-    'model', 'work_dir', 'seed', 'load_from', 'resume', 'launcher', 'env_cfg',
-    'train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator',
-    'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'train_cfg', 'val_cfg', 'test_cfg',
-    'default_hooks', 'custom_hooks', 'visualization',
-}
-# Top-level keys an application reads outside the runner (an inference-time detector, say) are
-# declared by its distribution under CONFIG_KEYS_GROUP (``key = package.module``, never
-# imported), so the runner accepts them and still refuses typos.
-
-
-def known_config_keys() -> set:
-    """The runner's own top-level keys plus those installed distributions declare."""
-    return KNOWN_KEYS | set(discover(CONFIG_KEYS_GROUP))
 
 
 def _plain(cfg: Any) -> Any:
@@ -79,7 +61,6 @@ class Runner:
         self.timings: Dict[str, float] = {}
         self.optimizer: Optional[nn.Optimizer] = None
         self.train_step: Optional[TrainStep] = None
-        self.base_lr = 0.0
         self.stop_reason: Optional[str] = None
         self._loops: Dict[str, Any] = {}
 
@@ -116,15 +97,6 @@ class Runner:
         self.model.dataset_meta = loader.dataset.metainfo
         return loader
 
-    def build_evaluator(self, evaluator: Any) -> Evaluator:
-        if isinstance(evaluator, Evaluator):
-            return evaluator
-        if isinstance(evaluator, str):  # a config key
-            if not self.cfg.get(evaluator):
-                raise ConfigError(f'config: {evaluator} is required for this run')
-            evaluator = self.cfg.get(evaluator)
-        return Evaluator(_plain(evaluator))
-
     def _loop(self, mode: str, default_type: str, **args: Any) -> Any:
         if mode not in self._loops:
             loop_cfg = dict(dict(type=default_type), **dict(self.cfg.get(f'{mode}_cfg') or {}))
@@ -157,28 +129,13 @@ class Runner:
     val_dataloader = property(lambda self: self.val_loop.dataloader)
     test_dataloader = property(lambda self: self.test_loop.dataloader)
 
-    @property
-    def iters_per_epoch(self) -> int:
-        return len(self.train_dataloader)
-
-    def get_lr(self) -> float:
-        return float(self.optimizer.learning_rate.asnumpy())
-
-    def set_lr(self, lr: float) -> None:
-        # Parameter.set_data is not seen by kernels that already ran with the parameter (measured:
-        # the lr stayed at its first value); ops.assign writes into the same buffer.
-        ops.assign(self.optimizer.learning_rate, ms.Tensor(np.float32(lr)))
-
     # checkpoints (run_state.py) --------------------------------------------------------------
     def _build_optimizer(self) -> None:
-        self.train_step, self.base_lr = build_train_step(
+        self.train_step = build_train_step(
             self.cfg.get('optim_wrapper'), self.model,
             self.train_dataloader.batch_size * self.world_size, self.use_jit,
             self.cfg.get('auto_scale_lr'), self.logger)
         self.optimizer = self.train_step.optimizer
-
-    def _optimizer_state(self) -> Dict[str, ms.Parameter]:
-        return run_state.optimizer_state(self.model, self.optimizer)
 
     def save_checkpoint(self, path: Union[str, Path]) -> None:
         run_state.save(self, path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple
 
 import mindspore as ms
+import numpy as np
 from mindspore import nn, ops
 
 from . import dist
@@ -36,13 +37,16 @@ class TrainStep:
             CPU by MindSpore), or None.
         grad_reducer: ``nn.DistributedGradReducer`` in data-parallel runs, or None.
         jit_level: ``mindspore.jit``'s optimisation level, 'O0' or 'O1' (docs/benchmarks.md).
+        base_lr: the lr that schedulers scale (``ParamSchedulerHook``); the optimizer's when None.
     """
 
     def __init__(self, model: nn.Cell, optimizer: nn.Optimizer, use_jit: bool = True,
                  clip_grad: Optional[dict] = None, loss_scale: Optional[float] = None,
-                 grad_reducer: Optional[nn.Cell] = None, jit_level: str = 'O0'):
+                 grad_reducer: Optional[nn.Cell] = None, jit_level: str = 'O0',
+                 base_lr: Optional[float] = None):
         self.model = model
         self.optimizer = optimizer
+        self.base_lr = self.get_lr() if base_lr is None else float(base_lr)
         self.max_norm = None if not clip_grad else float(clip_grad['max_norm'])
         self.loss_scale = float(loss_scale) if loss_scale else None
         self.grad_reducer = grad_reducer
@@ -81,6 +85,14 @@ class TrainStep:
         self._grads = ms.jit(grads_fn, jit_level=jit_level) if use_jit else grads_fn
         self._apply = ms.jit(apply_fn, jit_level=jit_level) if use_jit else apply_fn
 
+    def get_lr(self) -> float:
+        return float(self.optimizer.learning_rate.asnumpy())
+
+    def set_lr(self, lr: float) -> None:
+        # Parameter.set_data is not seen by kernels that already ran with the parameter (measured:
+        # the lr stayed at its first value); ops.assign writes into the same buffer.
+        ops.assign(self.optimizer.learning_rate, ms.Tensor(np.float32(lr)))
+
     def __call__(self, *inputs: ms.Tensor) -> Tuple[ms.Tensor, Sequence[ms.Tensor], bool]:
         """Run one step; returns (total loss, loss terms, whether the update was applied)."""
         total, terms, grads = self._grads(*inputs)
@@ -89,8 +101,8 @@ class TrainStep:
 
 
 def build_train_step(optim_cfg: dict, model: nn.Cell, total_batch: int, use_jit: bool,
-                     auto_scale_lr: Optional[dict], logger) -> Tuple[TrainStep, float]:
-    """``(train step, base lr)`` from ``optim_wrapper`` (optimizer, clip_grad, amp, loss_scale)
+                     auto_scale_lr: Optional[dict], logger) -> TrainStep:
+    """The training step from ``optim_wrapper`` (optimizer, clip_grad, amp, loss_scale)
     and ``auto_scale_lr`` (lr x total batch / base_batch_size when enabled)."""
     optim = dict(optim_cfg or {})
     check_keys('optim_wrapper', optim, ('optimizer', 'clip_grad', 'amp', 'loss_scale'))
@@ -121,8 +133,8 @@ def build_train_step(optim_cfg: dict, model: nn.Cell, total_batch: int, use_jit:
         reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True,
                                             degree=dist.get_world_size())
     step = TrainStep(model, optimizer, use_jit=use_jit, clip_grad=optim.get('clip_grad'),
-                     loss_scale=optim.get('loss_scale'), grad_reducer=reducer)
-    return step, base_lr
+                     loss_scale=optim.get('loss_scale'), grad_reducer=reducer, base_lr=base_lr)
+    return step
 
 
 def compile_inference(model: nn.Cell) -> nn.Cell:

@@ -2,7 +2,7 @@
 ``mpirun``, on one node or on two simulated nodes.
 
 The workers run ``tools/train.py --launcher msrun`` on ``tests/configs/dist_toy.py`` (the toy
-regression task, no batch norm), through ``python -m sbcore.launch`` or ``tools/dist_train.sh``;
+regression task, no batch norm), through ``tools/launch.py`` or ``tools/dist_train.sh``;
 the same config under ``mpirun -n 2 ... --launcher mpi``, and as two msrun invocations of one
 worker each (``--nnodes 2 --node-rank 0|1 --master-addr 127.0.0.1``), must end with the msrun
 run's state (same 1e-5 tolerance).
@@ -30,15 +30,16 @@ import pytest
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 import toy_components  # noqa: F401  (registers the toy model, dataset and metric)
+from tool_module import load_tool_module
 from sbcore import checkpoint as ckpt_io
 from sbcore import dist
-from sbcore import launch as launch_module
 from sbcore.config import Config
 from sbcore.errors import UserError
 from sbcore.runner import Runner
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'tests' / 'configs' / 'dist_toy.py'
+LAUNCH = REPO / 'tools' / 'launch.py'
 CRASH_CONFIG = REPO / 'tests' / 'configs' / 'dist_toy_crash.py'
 LAUNCH_TIMEOUT = 150  # seconds for one two-worker launch (measured 15-25 s, ~26 s with a crash)
 
@@ -53,7 +54,7 @@ def _env() -> dict:
 
 def launch(args, tmp_path: Path, name: str, via_script: bool = False,
            tool: str = 'train.py', extra_env: Optional[dict] = None) -> subprocess.CompletedProcess:
-    """Two msrun workers running ``tools/<tool> args`` through ``python -m sbcore.launch`` (or
+    """Two msrun workers running ``tools/<tool> args`` through ``tools/launch.py`` (or
     tools/dist_train.sh when ``via_script``); msrun logs in ``tmp_path/<name>_logs``."""
     log_dir = tmp_path / f'{name}_logs'
     if via_script:
@@ -62,7 +63,7 @@ def launch(args, tmp_path: Path, name: str, via_script: bool = False,
                *map(str, args[1:])]
     else:
         env = dict(_env(), **(extra_env or {}))
-        cmd = [sys.executable, '-m', 'sbcore.launch', '--nproc', '2', '--log-dir', str(log_dir),
+        cmd = [sys.executable, str(LAUNCH), '--nproc', '2', '--log-dir', str(log_dir),
                '--timeout', str(LAUNCH_TIMEOUT), str(REPO / 'tools' / tool),
                *map(str, args), '--launcher', 'msrun']
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -207,7 +208,7 @@ def test_dead_worker_fails_the_launch_names_it_and_the_run_resumes(tmp_path):
                      extra_env=dict(MS_NODE_TIMEOUT='8'))
     assert crashed.returncode == 3, explain(crashed)  # RankCrashHook's os._exit(3) on rank 1
     worker_log = crashed.log_dir / 'worker_1.log'
-    assert 'sbcore.launch: rank 1 (pid ' in crashed.stderr, explain(crashed)
+    assert 'launch: rank 1 (pid ' in crashed.stderr, explain(crashed)
     assert f'failed with exit code 3; its log: {worker_log}' in crashed.stderr
     assert 'RankCrashHook: rank 1 dies at epoch 1' in crashed.stderr  # the log's tail is shown
     assert sorted(p.name for p in work.glob('epoch_*.ckpt')) == ['epoch_1.ckpt']
@@ -272,8 +273,8 @@ def test_a_rank_killed_under_mpirun_fails_the_job_naming_it(tmp_path):
 def test_two_simulated_nodes_train_like_one_node(tmp_path, msrun_run):
     """Two msrun invocations of one worker each on this machine: node 0 through
     tools/dist_train.sh (NNODES/NODE_RANK/MASTER_ADDR/PORT), node 1 through
-    ``python -m sbcore.launch --nnodes 2 --node-rank 1 --master-addr 127.0.0.1``."""
-    port, work = launch_module.free_port(), tmp_path / 'nodes'
+    ``tools/launch.py --nnodes 2 --node-rank 1 --master-addr 127.0.0.1``."""
+    port, work = load_tool_module('launch').free_port(), tmp_path / 'nodes'
     args = ['--work-dir', str(work), '--launcher', 'msrun']
     node0 = subprocess.Popen(
         ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(CONFIG), '1', '--work-dir', str(work)],
@@ -282,7 +283,7 @@ def test_two_simulated_nodes_train_like_one_node(tmp_path, msrun_run):
         env=dict(_env(), NNODES='2', NODE_RANK='0', MASTER_ADDR='127.0.0.1', PORT=str(port),
                  LOG_DIR=str(tmp_path / 'node0_logs'), TIMEOUT=str(LAUNCH_TIMEOUT)))
     try:
-        node1 = run_group([sys.executable, '-m', 'sbcore.launch', '--nproc', '1', '--nnodes', '2',
+        node1 = run_group([sys.executable, str(LAUNCH), '--nproc', '1', '--nnodes', '2',
                            '--node-rank', '1', '--master-addr', '127.0.0.1', '--master-port',
                            str(port), '--log-dir', str(tmp_path / 'node1_logs'), '--timeout',
                            str(LAUNCH_TIMEOUT), str(REPO / 'tools' / 'train.py'), str(CONFIG),
@@ -302,7 +303,7 @@ def test_two_simulated_nodes_train_like_one_node(tmp_path, msrun_run):
 
 def test_msrun_launcher_outside_msrun_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv('MS_ROLE', raising=False)
-    with pytest.raises(UserError, match='not started by msrun.*python -m sbcore.launch'):
+    with pytest.raises(UserError, match='not started by msrun.*msrun --worker_num=N'):
         Runner(toy_components.toy_config(tmp_path, launcher='msrun'))
     for name in ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
         monkeypatch.delenv(name, raising=False)

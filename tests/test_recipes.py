@@ -47,7 +47,7 @@ def test_there_are_recipes_for_every_published_setting():
 
 @pytest.mark.parametrize('path', RECIPES, ids=lambda p: p.stem)
 def test_recipe_is_valid(path):
-    from sbcore.runner import known_config_keys
+    from sbcore.registries import known_config_keys
     known = known_config_keys()  # the runner's keys + those sbpose declares (detector, tracker)
     cfg = Config.fromfile(path)
     assert set(cfg.keys()) <= known, set(cfg.keys()) - known

@@ -8,6 +8,7 @@ from toy_components import toy_config  # noqa: F401  (registers the toy componen
 import mindspore as ms
 from mindspore import nn, ops
 from sbcore import checkpoint as ckpt_io
+from sbcore import run_state
 from sbcore.runner import Runner
 from sbcore.train_step import TrainStep
 
@@ -73,7 +74,7 @@ def test_resume_restores_optimizer_moments(tmp_path):
     fresh = Runner(toy_config(tmp_path, train_cfg=dict(max_epochs=1, val_interval=0)))
     fresh._build_optimizer()
     fresh.load_checkpoint(tmp_path / 'epoch_1.ckpt', resume=True)
-    for name, p in fresh._optimizer_state().items():
+    for name, p in run_state.optimizer_state(fresh.model, fresh.optimizer).items():
         np.testing.assert_array_equal(p.asnumpy(), arrays[name])
 
 

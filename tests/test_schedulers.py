@@ -92,7 +92,7 @@ class LrRecorderHook(Hook):
         self.lrs = []
 
     def after_train_iter(self, runner, batch_idx, data_batch, outputs):
-        self.lrs.append((runner.epoch, runner.iter - 1, runner.get_lr()))
+        self.lrs.append((runner.epoch, runner.iter - 1, runner.train_step.get_lr()))
 
 
 def test_chained_per_epoch_and_per_iteration_schedulers_in_a_run(tmp_path):

@@ -13,6 +13,7 @@ from pycocotools.cocoeval import COCOeval
 
 from sbplugins.datasets import synthetic_people as sp
 from sbplugins.datasets.synthetic import SyntheticCocoDataset
+from tool_module import load_tool_module
 
 SIZES = dict(num_train_images=12, num_val_images=40, image_size=(320, 256), max_people_per_image=2, seed=3)
 
@@ -200,11 +201,7 @@ def test_difficulty_zero_gives_whole_front_facing_people(tmp_path):
 
 
 def test_command_line_tool_writes_the_dataset_and_a_preview(tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('generate_synthetic',
-                                                  Path(__file__).parents[1] / 'tools' / 'generate_synthetic.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool_module('generate_synthetic')
     sheet = tmp_path / 'sheet.png'
     assert tool.main(['--out', str(tmp_path / 'syn'), '--num-train', '2', '--num-val', '5',
                       '--preview', str(sheet), '--num-preview', '5']) == 0

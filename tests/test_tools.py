@@ -3,7 +3,6 @@
 Model: a randomly initialised ResNet-18 SimpleBaseline (tests/configs/coco_sample_res18.py) saved
 with ``sbcore.checkpoint.save_checkpoint``; the curves come from a real two-epoch training run.
 """
-import importlib.util
 import json
 import re
 import subprocess
@@ -21,6 +20,7 @@ from sbcore.checkpoint import save_checkpoint
 
 from sbplugins.apis import init_model
 from sbplugins.utils.geometry import flip_heatmaps
+from tool_module import load_tool_module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'tests/configs/coco_sample_res18.py'
@@ -37,14 +37,6 @@ def run_tool(script: str, *args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f'{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
     return proc
-
-
-def load_tool_module(name: str):
-    spec = importlib.util.spec_from_file_location(f'sbpose_tool_{name}',
-                                                  REPO_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

@@ -17,6 +17,7 @@ from sbcore.checkpoint import save_checkpoint
 from sbplugins.apis import inference_topdown, init_model
 from sbplugins.datasets.synthetic_video import ensure_clips
 from sbplugins.visualization import draw_poses, track_color
+from tool_module import load_tool_module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'configs/simple_baseline/synthetic/res18_128x96_track.py'
@@ -207,3 +208,15 @@ def test_frame_progress_reports_frames_per_second_also_for_open_ended_streams():
         open_source('webcam:front')
     with pytest.raises(MissingFileError, match='clip.mp4 not found'):
         open_source('/nonexistent/clip.mp4')
+
+
+def test_a_tracker_chosen_on_the_command_line_keeps_its_cfg_options():
+    """``--tracker X --cfg-options tracker.k=v``: the options apply to X (they were lost)."""
+    from sbcore.config import Config
+    infer = load_tool_module('infer')
+    cfg = Config(dict(tracker=dict(type='FlowPoseTracker', flip_tolerant=False, box_thr=0.3)))
+    options = {'tracker.flip_tolerant': True, 'model.test_cfg.flip_test': False}
+    assert infer.tracker_config(cfg, 'OKSTracker', options) == dict(type='OKSTracker',
+                                                                    flip_tolerant=True)
+    assert infer.tracker_config(cfg, None, options) == cfg.to_dict()['tracker']
+    assert infer.tracker_config(Config({}), None, {}) == dict(type='FlowPoseTracker')

@@ -31,4 +31,4 @@ if [ -n "${NNODES:-}" ]; then ARGS+=(--nnodes "$NNODES" --node-rank "${NODE_RANK
 if [ -n "${MASTER_ADDR:-}" ]; then ARGS+=(--master-addr "$MASTER_ADDR"); fi
 if [ -n "${PORT:-}" ]; then ARGS+=(--master-port "$PORT"); fi
 if [ -n "${TIMEOUT:-}" ]; then ARGS+=(--timeout "$TIMEOUT"); fi
-exec python -m sbcore.launch "${ARGS[@]}" "$HERE/train.py" "$CONFIG" --launcher msrun "$@"
+exec python "$HERE/launch.py" "${ARGS[@]}" "$HERE/train.py" "$CONFIG" --launcher msrun "$@"

@@ -6,6 +6,9 @@
 ``--gt`` and ``--pred`` are PoseTrack 2018 files, or folders of per-video files paired by file
 name. Predicted frames are matched to the ground truth by image id, or by frame order when the
 predictions have other ids (e.g. ``tools/infer.py --track`` on a video without ``--ann-file``).
+The ground truth's ignore regions (PoseTrack 2018 ``ignore_regions_x`` / ``ignore_regions_y``)
+are applied first, as poseval does: joints inside them are removed from predictions and ground
+truth, and persons left without joints are dropped; a line says how many.
 Prints the table (mAP, MOTA, IDF1, ID switches, precision, recall per joint group and in total)
 and writes every figure, per joint too, as JSON (``--out``, default ``<pred>_metrics.json``).
 See ``sbplugins/metrics/posetrack_eval.py`` for the exact rules.
@@ -33,6 +36,10 @@ def main(argv=None) -> int:
     from sbplugins.metrics.posetrack_eval import evaluate_files, format_table
     result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr)
     print(f'{len(result["videos"])} video(s), PCKh@{args.pck_thr}')
+    ign = result['ignored']
+    print(f'ignore regions in {ign["frames_with_regions"]} frame(s): ignored '
+          f'{ign["pred_keypoints"]} predicted keypoints ({ign["pred_persons"]} persons dropped '
+          f'whole) and {ign["gt_keypoints"]} ground-truth keypoints ({ign["gt_persons"]} persons)')
     print(format_table(result))
     out = args.out or (os.path.join(args.pred, 'tracking_metrics.json') if os.path.isdir(args.pred)
                        else os.path.splitext(args.pred)[0] + '_metrics.json')

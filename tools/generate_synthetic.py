@@ -3,10 +3,12 @@
     python tools/generate_synthetic.py --out data/synthetic [--num-train 1500] [--num-val 200] [--seed 0]
     python tools/generate_synthetic.py --out data/synthetic --preview sheet.png [--split val]
     python tools/generate_synthetic.py --clips --out data/synthetic_video [--num-frames 40] [--seed 0]
+        [--ignore-occluders]
 
 ``--clips`` renders the tracking clips instead (``sbplugins.datasets.synthetic_video``: walking,
 turning, crossing, occluding, entering, leaving, crowd; PoseTrack 2018 annotations with track IDs,
-jittered detection boxes, frames and an MP4 per clip).
+jittered detection boxes, frames and an MP4 per clip). ``--ignore-occluders`` also writes the
+clips' occluders (the ``occluding`` clip's pillar) as PoseTrack 2018 ignore regions.
 
 ``--preview`` draws the labelled joints of the first images of a split (generating the dataset first
 if needed): left joints green, right joints orange, centre blue (the colours of the COCO dataset
@@ -80,6 +82,8 @@ def main(argv=None) -> int:
     parser.add_argument('--clips', action='store_true',
                         help='render the tracking video clips (PoseTrack 2018 format) instead')
     parser.add_argument('--num-frames', type=int, default=40, help='--clips: frames per clip')
+    parser.add_argument('--ignore-occluders', action='store_true',
+                        help='--clips: write the occluders as ignore regions (ignore_regions_x/y)')
     parser.add_argument('--preview', help='also write a PNG contact sheet of labelled images here')
     parser.add_argument('--split', default='val', choices=('train', 'val'), help='split to preview')
     parser.add_argument('--num-preview', type=int, default=12, help='images on the contact sheet')
@@ -90,7 +94,8 @@ def main(argv=None) -> int:
     if args.clips:
         from sbplugins.datasets.synthetic_video import ensure_clips
         clips = ensure_clips(args.out, num_frames=args.num_frames, seed=args.seed,
-                             image_size=(args.width, args.height))
+                             image_size=(args.width, args.height),
+                             ignore_occluders=args.ignore_occluders)
         for seq, clip in clips.items():
             print(f'{seq}: {clip["images"]}, {clip["video"]}, {clip["ann"]}, {clip["det"]}')
         print(f'{len(clips)} clips ready in {time.perf_counter() - start:.1f} s (seed {args.seed})')

@@ -31,7 +31,7 @@ import numpy as np
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 from sbcore.cli import add_debug_argument, run_tool
-from sbcore.config import DictAction
+from sbcore.config import Config, DictAction
 from sbcore.errors import ConfigError, MissingFileError
 
 
@@ -163,6 +163,19 @@ def run_video(model, source, out_dir: Path, kpt_thr: float, show_scores: bool) -
     print(f'{len(frames)} frames -> {sink.path}')
 
 
+def tracker_config(cfg, name: str = None, cfg_options: dict = None) -> dict:
+    """The tracker to build: the config's ``tracker`` (FlowPoseTracker when it has none), or the
+    plugin ``name`` (``--tracker``) in its place, with ``--cfg-options tracker.*`` applied to it."""
+    if not name:
+        tracker = cfg.get('tracker')
+        return (tracker.to_dict() if hasattr(tracker, 'to_dict')
+                else dict(tracker or dict(type='FlowPoseTracker')))
+    chosen = Config(dict(tracker=dict(type=name)))
+    chosen.merge_from_dict({k: v for k, v in (cfg_options or {}).items()
+                            if k.startswith('tracker.')})
+    return chosen.to_dict()['tracker']
+
+
 def run_tracking(model, tracker, source, out_dir: Path, args, ann_file=None) -> tuple:
     """Track people through ``source``; write ``<name>.json`` (PoseTrack 2018) and the video.
     Returns (frames, seconds spent on them)."""
@@ -260,12 +273,7 @@ def main(argv=None) -> int:
     if args.track:
         from sbplugins.detectors import build_detector
         from sbplugins.tracking import build_tracker
-        tracker_cfg = model.cfg.get('tracker')
-        tracker_cfg = (tracker_cfg.to_dict() if hasattr(tracker_cfg, 'to_dict')
-                       else dict(tracker_cfg or dict(type='FlowPoseTracker')))
-        if args.tracker:
-            tracker_cfg = dict(type=args.tracker)
-        tracker = build_tracker(tracker_cfg)
+        tracker = build_tracker(tracker_config(model.cfg, args.tracker, args.cfg_options))
         num_frames, seconds = 0, 0.0
         for i, (source, bboxes, ann_file) in enumerate(videos):
             if i and bboxes:

@@ -54,7 +54,7 @@ class LoggerHook(Hook):
         t = runner.timings
         eta = (runner.max_iters - runner.iter) * t.get('time_avg', 0.0)
         record = dict(mode='train', epoch=runner.epoch + 1, iter=runner.iter,
-                      epoch_iter=batch_idx + 1, lr=runner.get_lr(),
+                      epoch_iter=batch_idx + 1, lr=runner.train_step.get_lr(),
                       **{k: float(v) for k, v in outputs.items()},
                       data_time=t.get('data_time', 0.0), time=t.get('time', 0.0),
                       eta_s=eta, memory_mb=max_rss_mb())

@@ -30,4 +30,5 @@ class ParamSchedulerHook(Hook):
         return lr
 
     def before_train_iter(self, runner, batch_idx, data_batch) -> None:
-        runner.set_lr(self.lr_at(runner.base_lr, runner.epoch, runner.iter))
+        step = runner.train_step
+        step.set_lr(self.lr_at(step.base_lr, runner.epoch, runner.iter))

@@ -23,7 +23,10 @@ class PoseTrack18Dataset(BaseTopdownDataset):
     PoseTrack files: it is read once per video from its first frame's image.
 
     Per-instance dict: the keys of ``CocoDataset``'s instances plus ``track_id`` int, ``vid_id``
-    str, ``frame_id`` int and ``bbox_head`` (4,) float32 (zeros when absent).
+    str, ``frame_id`` int, ``bbox_head`` (4,) float32 (zeros when absent) and ``ignore_regions``:
+    its frame's PoseTrack ignore regions, a list of (N, 2) float32 polygons (x, y), empty when the
+    frame has none. ``self.ignore_regions`` maps every labelled frame's image id to the same list,
+    frames without annotated persons included (what an evaluation needs per frame).
 
     Args:
         ann_file: a PoseTrack 2018 JSON file or a folder of them.
@@ -66,6 +69,7 @@ class PoseTrack18Dataset(BaseTopdownDataset):
         from sbplugins.tracking.posetrack import read_posetrack18
         num_kpt = self.metainfo['num_keypoints']
         data_list = []
+        self.ignore_regions: Dict[int, List[np.ndarray]] = {}
         for path in self.ann_files():
             video = read_posetrack18(path)
             labelled = [im for im in video['images'] if im.get('is_labeled', True)]
@@ -73,6 +77,8 @@ class PoseTrack18Dataset(BaseTopdownDataset):
                 continue
             height, width = self._image_size(labelled, path)
             for img in labelled:
+                regions = [r.astype(np.float32) for r in img['ignore_regions']]
+                self.ignore_regions[img['id']] = regions
                 for ann in video['persons'][img['id']]:
                     kpts = ann['keypoints']
                     if kpts.shape[0] != num_kpt:
@@ -97,5 +103,6 @@ class PoseTrack18Dataset(BaseTopdownDataset):
                         area=np.array([ann.get('area', bbox[2] * bbox[3])], np.float32),
                         track_id=int(ann['track_id']), vid_id=str(img.get('vid_id', '')),
                         frame_id=int(img['frame_id']),
-                        bbox_head=np.asarray(ann.get('bbox_head', [0, 0, 0, 0]), np.float32)))
+                        bbox_head=np.asarray(ann.get('bbox_head', [0, 0, 0, 0]), np.float32),
+                        ignore_regions=regions))
         return data_list

@@ -17,6 +17,11 @@ Files (``generate_clips``), laid out as PoseTrack 2018:
     <root>/person_detection_results/<seq>.json  jittered ground-truth boxes, COCO detection schema
     <root>/meta.json                            what the files were generated from
 
+With ``ignore_occluders=True`` every frame's annotation names the clip's occluders (the pillar of
+``occluding``) as PoseTrack 2018 ignore regions (``ignore_regions_x`` / ``ignore_regions_y``), so
+the evaluation drops the joints behind and on them, as it does for PoseTrack's unannotated
+crowds; off by default (the clips then have no ignore regions).
+
 Image ids follow PoseTrack 2018: ``int('1' + vid_id + frame as 4 digits)`` with a 6-digit
 ``vid_id``. The detection boxes are the ground-truth boxes jittered as in ``synthetic_people``,
 with low-score false positives, and each person missed (no box) in ``miss_rate`` of the frames
@@ -193,16 +198,20 @@ def clip_detections(people_per_frame: List[List[dict]], image_ids: Sequence[int]
 
 
 def posetrack_annotation(seq: str, vid_id: int, people_per_frame: List[List[dict]],
-                         image_size: Tuple[int, int]) -> dict:
-    """The PoseTrack 2018 annotation dict of one clip (every frame labelled)."""
+                         image_size: Tuple[int, int], ignore_regions: Sequence[np.ndarray] = ()
+                         ) -> dict:
+    """The PoseTrack 2018 annotation dict of one clip (every frame labelled); ``ignore_regions``
+    ((N, 2) polygons, x, y) are written into every frame."""
     images, annotations = [], []
+    regions_x = [[round(float(x), 2) for x in r[:, 0]] for r in ignore_regions]
+    regions_y = [[round(float(y), 2) for y in r[:, 1]] for r in ignore_regions]
     n = len(people_per_frame)
     for t, people in enumerate(people_per_frame):
         image_id = posetrack_image_id(vid_id, t)
         images.append(dict(id=image_id, frame_id=image_id, vid_id=f'{vid_id:06d}', nframes=n,
                            file_name=f'images/val/{seq}/{t:06d}.jpg', is_labeled=True,
                            width=image_size[0], height=image_size[1],
-                           ignore_regions_x=[], ignore_regions_y=[]))
+                           ignore_regions_x=regions_x, ignore_regions_y=regions_y))
         for p in people:
             k = p['keypoints']
             annotations.append(dict(
@@ -233,8 +242,10 @@ def _write_video(path: str, frames: List[np.ndarray], fps: float) -> str:
 
 def generate_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: int = 40,
                    image_size: Tuple[int, int] = (320, 256), seed: int = 0, fps: float = 10.0,
-                   miss_rate: float = 0.05, write_video: bool = True) -> Dict[str, Dict[str, str]]:
+                   miss_rate: float = 0.05, write_video: bool = True,
+                   ignore_occluders: bool = False) -> Dict[str, Dict[str, str]]:
     """Render the clips under ``root`` (see the module docstring); returns ``seq -> clip_paths``.
+    ``ignore_occluders``: write each clip's occluders as ignore regions.
 
     Sequence names are ``<vid_id>_<scenario>`` with ``vid_id`` = ``seed * 100 + index + 1``.
     """
@@ -257,7 +268,8 @@ def generate_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: 
                 f.write(buf.tobytes())
         if write_video:
             paths['video'] = _write_video(paths['video'], frames, fps)
-        ann = posetrack_annotation(seq, vid_id, people, size)
+        regions = [poly for poly, _ in _occluders(name, *size)] if ignore_occluders else []
+        ann = posetrack_annotation(seq, vid_id, people, size, regions)
         with open(paths['ann'], 'w') as f:
             json.dump(ann, f, separators=(',', ':'))
         ids = [im['id'] for im in ann['images']]
@@ -268,20 +280,21 @@ def generate_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: 
 
 
 def clips_meta(scenarios: Sequence[str], num_frames: int, image_size: Tuple[int, int], seed: int,
-               fps: float, miss_rate: float) -> dict:
+               fps: float, miss_rate: float, ignore_occluders: bool = False) -> dict:
     return dict(generator_version=VIDEO_GENERATOR_VERSION, scenarios=list(scenarios),
                 num_frames=int(num_frames), image_size=[int(v) for v in image_size], seed=int(seed),
-                fps=float(fps), miss_rate=float(miss_rate))
+                fps=float(fps), miss_rate=float(miss_rate), ignore_occluders=bool(ignore_occluders))
 
 
 def ensure_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: int = 40,
                  image_size: Tuple[int, int] = (320, 256), seed: int = 0, fps: float = 10.0,
-                 miss_rate: float = 0.05) -> Dict[str, Dict[str, str]]:
+                 miss_rate: float = 0.05, ignore_occluders: bool = False
+                 ) -> Dict[str, Dict[str, str]]:
     """``generate_clips`` unless ``root/meta.json`` records the same arguments; written to a
     temporary sibling and renamed into place (an interrupted run leaves nothing half-written).
     An existing, non-empty ``root`` without a ``meta.json`` is refused."""
     root = os.path.abspath(root)
-    wanted = clips_meta(scenarios, num_frames, image_size, seed, fps, miss_rate)
+    wanted = clips_meta(scenarios, num_frames, image_size, seed, fps, miss_rate, ignore_occluders)
     meta_path = os.path.join(root, 'meta.json')
     if _read_json(meta_path) == wanted:
         return _existing_paths(root, wanted)
@@ -293,7 +306,8 @@ def ensure_clips(root: str, scenarios: Sequence[str] = SCENARIOS, num_frames: in
     tmp = tempfile.mkdtemp(prefix=os.path.basename(root) + '.tmp-', dir=parent)
     os.chmod(tmp, 0o755)
     try:
-        generate_clips(tmp, scenarios, num_frames, image_size, seed, fps, miss_rate)
+        generate_clips(tmp, scenarios, num_frames, image_size, seed, fps, miss_rate,
+                       ignore_occluders=ignore_occluders)
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(wanted, f)
         swap_into_place(tmp, root)

@@ -16,6 +16,12 @@ Restated from the PoseTrack evaluation (poseval):
   from ``motmetrics``' identity counts.
 
 Ground-truth joints count when labelled (v > 0).
+
+Ignore regions (PoseTrack 2018: per ground-truth frame, polygons around people left unannotated),
+as poseval applies them before any matching, to predictions and ground truth alike: a joint
+strictly inside any of the frame's polygons is removed (a joint on an edge stays), and a person
+left without joints is dropped. A prediction there is then neither a false positive nor a hit,
+and an unannotated person's ground truth there is not a miss.
 """
 from __future__ import annotations
 
@@ -28,6 +34,55 @@ JOINT_GROUPS = (('Head', (0, 1, 2, 3, 4)), ('Shou', (5, 6)), ('Elb', (7, 8)), ('
                 ('Hip', (11, 12)), ('Knee', (13, 14)), ('Ankl', (15, 16)))
 _MOT_COUNTS = ('num_objects', 'num_misses', 'num_false_positives', 'num_switches', 'num_matches',
                'idtp', 'idfp', 'idfn')
+
+
+def inside_regions(points: np.ndarray, regions: Sequence[np.ndarray]) -> np.ndarray:
+    """(N,) bool: which of ``points`` (N, 2) lie strictly inside any polygon of ``regions``
+    ((M, 2) vertices each). A point on an edge is outside, as poseval's polygon test has it; a
+    region of fewer than 3 vertices covers nothing."""
+    import cv2
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    inside = np.zeros(len(points), bool)
+    for region in regions:
+        if len(region) < 3:
+            continue
+        contour = np.asarray(region, np.float32).reshape(-1, 1, 2)
+        for i in np.flatnonzero(~inside):
+            # +1 inside, 0 on an edge, -1 outside
+            inside[i] = cv2.pointPolygonTest(contour, (float(points[i, 0]), float(points[i, 1])),
+                                             False) > 0
+    return inside
+
+
+def remove_ignored(persons: Sequence[dict], regions: Sequence[np.ndarray]
+                   ) -> Tuple[List[dict], int, int]:
+    """poseval's ignore-region rule on one frame's persons (ground truth or predictions alike).
+
+    A person's joints are those with a third value > 0 (labelled / predicted); those inside a
+    region become (0, 0, 0), i.e. absent, and a person left without joints is dropped. The input
+    is not changed.
+
+    Returns:
+        the persons kept, the number of joints removed, the number of persons dropped.
+    """
+    if not any(len(r) >= 3 for r in regions):
+        return list(persons), 0, 0
+    kept, removed, dropped = [], 0, 0
+    for person in persons:
+        kpts = np.asarray(person['keypoints'], np.float64)
+        present = kpts[:, 2] > 0
+        ignored = present & inside_regions(kpts[:, :2], regions)
+        if not ignored.any():
+            kept.append(person)
+            continue
+        removed += int(ignored.sum())
+        if ignored.sum() == present.sum():
+            dropped += 1
+            continue
+        kpts = kpts.copy()
+        kpts[ignored] = 0.0
+        kept.append(dict(person, keypoints=kpts))
+    return kept, removed, dropped
 
 
 def head_sizes(gt: Sequence[dict], head_size_from_bbox: float = 0.11) -> np.ndarray:
@@ -80,18 +135,22 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(((r[idx + 1] - r[idx]) * p[idx + 1]).sum())
 
 
-def evaluate_tracking(videos: Sequence[Tuple[List[List[dict]], List[List[dict]]]],
-                      pck_thr: float = 0.5, head_size_from_bbox: float = 0.11) -> dict:
+def evaluate_tracking(videos: Sequence[tuple], pck_thr: float = 0.5,
+                      head_size_from_bbox: float = 0.11) -> dict:
     """Scores of tracked poses against ground truth.
 
     Args:
-        videos: per video, (gt_frames, pred_frames): equally long lists of frames, each a list of
-            persons with ``track_id`` and ``keypoints`` (K, 3) (GT: x, y, visibility; predictions:
-            x, y, score with 0 = not predicted); GT persons may carry ``bbox_head`` / ``bbox``.
+        videos: per video, (gt_frames, pred_frames) or (gt_frames, pred_frames, regions):
+            equally long lists of frames, each a list of persons with ``track_id`` and
+            ``keypoints`` (K, 3) (GT: x, y, visibility; predictions: x, y, score with 0 = not
+            predicted); GT persons may carry ``bbox_head`` / ``bbox``. ``regions``: per frame,
+            the ground truth's ignore regions, a list of (N, 2) polygons (``remove_ignored``).
 
     Returns:
         ``per_joint``: per joint ``ap``, ``mota`` and the counts; ``groups``: per joint group and
-        ``Total``: ``ap``, ``mota``, ``idf1``, ``precision``, ``recall``, ``num_switches``...
+        ``Total``: ``ap``, ``mota``, ``idf1``, ``precision``, ``recall``, ``num_switches``...;
+        ``ignored``: what the ignore regions removed (``gt_keypoints``, ``pred_keypoints``,
+        ``gt_persons``, ``pred_persons``, ``frames_with_regions``).
     """
     import motmetrics as mm
     num_kpt = None
@@ -100,12 +159,25 @@ def evaluate_tracking(videos: Sequence[Tuple[List[List[dict]], List[List[dict]]]
     num_gt = None
     counts = None
     metrics_host = mm.metrics.create()
-    for gt_frames, pred_frames in videos:
-        if len(gt_frames) != len(pred_frames):
-            raise ValueError(f'evaluate_tracking: {len(gt_frames)} ground-truth frames but '
-                             f'{len(pred_frames)} predicted frames')
+    ignored = dict(gt_keypoints=0, pred_keypoints=0, gt_persons=0, pred_persons=0,
+                   frames_with_regions=0)
+    for video in videos:
+        gt_frames, pred_frames = video[0], video[1]
+        regions = video[2] if len(video) > 2 else [[] for _ in gt_frames]
+        if not len(gt_frames) == len(pred_frames) == len(regions):
+            raise ValueError(f'evaluate_tracking: {len(gt_frames)} ground-truth frames, '
+                             f'{len(pred_frames)} predicted frames, {len(regions)} frames of '
+                             f'ignore regions')
         accs = None
-        for gt, pred in zip(gt_frames, pred_frames):
+        for gt, pred, frame_regions in zip(gt_frames, pred_frames, regions):
+            if len(frame_regions):
+                ignored['frames_with_regions'] += 1
+                gt, n_kpt, n_person = remove_ignored(gt, frame_regions)
+                ignored['gt_keypoints'] += n_kpt
+                ignored['gt_persons'] += n_person
+                pred, n_kpt, n_person = remove_ignored(pred, frame_regions)
+                ignored['pred_keypoints'] += n_kpt
+                ignored['pred_persons'] += n_person
             dist, labelled, present = frame_distances(gt, pred, head_size_from_bbox)
             if num_kpt is None:
                 num_kpt = dist.shape[2] if dist.ndim == 3 else 17
@@ -152,7 +224,7 @@ def evaluate_tracking(videos: Sequence[Tuple[List[List[dict]], List[List[dict]]]
         for name, joints in JOINT_GROUPS:
             groups[name] = _summarise([per_joint[k] for k in joints])
     groups['Total'] = _summarise(per_joint)
-    return dict(per_joint=per_joint, groups=groups, pck_thr=pck_thr)
+    return dict(per_joint=per_joint, groups=groups, pck_thr=pck_thr, ignored=ignored)
 
 
 def _summarise(joints: Sequence[dict]) -> dict:
@@ -199,9 +271,11 @@ def pair_videos(gt_path: str, pred_path: str) -> List[Tuple[str, str]]:
     return [(g, by_name[os.path.basename(g)]) for g in gts]
 
 
-def aligned_frames(gt_file: str, pred_file: str) -> Tuple[List[List[dict]], List[List[dict]]]:
-    """The labelled ground-truth frames of a video and the predicted frames matched to them: by
-    image id when the predictions use the ground truth's ids, else by frame order."""
+def aligned_frames(gt_file: str, pred_file: str
+                   ) -> Tuple[List[List[dict]], List[List[dict]], List[List[np.ndarray]]]:
+    """The labelled ground-truth frames of a video, the predicted frames matched to them (by
+    image id when the predictions use the ground truth's ids, else by frame order) and the
+    ground-truth frames' ignore regions (poseval takes them from the ground truth only)."""
     from sbcore.errors import DataError
     from sbplugins.tracking.posetrack import read_posetrack18
     gt, pred = read_posetrack18(gt_file), read_posetrack18(pred_file)
@@ -214,13 +288,14 @@ def aligned_frames(gt_file: str, pred_file: str) -> Tuple[List[List[dict]], List
     else:
         raise DataError(f'{pred_file}: its {len(pred_ids)} frames match neither the image ids nor '
                         f'the frame count ({len(gt_ids)}) of {gt_file}')
-    gt_frames, pred_frames = [], []
+    gt_frames, pred_frames, regions = [], [], []
     for im in gt['images']:
         if not im.get('is_labeled', True):
             continue
         gt_frames.append(gt['persons'][im['id']])
         pred_frames.append(pred['persons'].get(mapping[im['id']], []))
-    return gt_frames, pred_frames
+        regions.append(im['ignore_regions'])
+    return gt_frames, pred_frames, regions
 
 
 def evaluate_files(gt_path: str, pred_path: str, pck_thr: float = 0.5) -> dict:

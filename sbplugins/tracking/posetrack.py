@@ -1,12 +1,15 @@
 """The PoseTrack 2018 JSON format: one file per video.
 
-    {"images": [{"id", "file_name", "frame_id", "vid_id", "nframes", "is_labeled", ...}],
+    {"images": [{"id", "file_name", "frame_id", "vid_id", "nframes", "is_labeled",
+                 "ignore_regions_x": [[x, ...], ...], "ignore_regions_y": [[y, ...], ...], ...}],
      "annotations": [{"id", "image_id", "track_id", "category_id": 1, "keypoints": [x, y, v|score] * K,
                       "scores": [K] (predictions), "bbox": [x, y, w, h], "bbox_head" (ground truth)}],
      "categories": [{"id": 1, "name": "person", "keypoints": [...], "skeleton": [...]}]}
 
 Ground truth carries a visibility (0/1/2) as third value; predictions carry the joint score there
-and in ``scores``. ``read_posetrack18`` checks the fields and returns the frames in order;
+and in ``scores``. A ground-truth frame may name ignore regions: polygons, region r having the
+vertices ``(ignore_regions_x[r][i], ignore_regions_y[r][i])``, around people left unannotated;
+the evaluation drops what falls inside them (``sbplugins.metrics.posetrack_eval``). ``read_posetrack18`` checks the fields and returns the frames in order;
 ``write_posetrack18`` writes tracked poses.
 """
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sbplugins.datasets.synthetic_people import PERSON_CATEGORY
 def read_posetrack18(path: str) -> Dict[str, Any]:
     """One PoseTrack 2018 file as ``{'images': [...] sorted by frame_id, 'persons': {image_id:
     [annotation, ...]}, 'categories': [...], 'path': path}``; every annotation gets
-    ``keypoints`` as a (K, 3) float64 array. Errors name the file and the field."""
+    ``keypoints`` as a (K, 3) float64 array, every image ``ignore_regions``: a list of (N, 2)
+    float64 polygons (x, y), empty when the frame has none. Errors name the file and the field."""
     if not os.path.isfile(path):
         raise MissingFileError(f'PoseTrack file {path}: not found')
     with open(path) as f:
@@ -42,7 +46,8 @@ def read_posetrack18(path: str) -> Dict[str, Any]:
         missing = [k for k in ('id', 'file_name') if k not in img]
         if missing:
             raise DataError(f'PoseTrack file {path}: images[{i}] lacks {missing}')
-        images.append(dict(img, frame_id=img.get('frame_id', img['id'])))
+        images.append(dict(img, frame_id=img.get('frame_id', img['id']),
+                           ignore_regions=ignore_regions(img, f'PoseTrack file {path}: images[{i}]')))
     images.sort(key=lambda im: im['frame_id'])
     ids = {im['id'] for im in images}
     persons: Dict[int, List[dict]] = {im['id']: [] for im in images}
@@ -59,6 +64,38 @@ def read_posetrack18(path: str) -> Dict[str, Any]:
                             f'values, not a multiple of 3')
         persons[ann['image_id']].append(dict(ann, keypoints=kpts.reshape(-1, 3)))
     return dict(images=images, persons=persons, categories=data.get('categories', []), path=path)
+
+
+def ignore_regions(image: dict, where: str = 'image') -> List[np.ndarray]:
+    """The ignore regions of a PoseTrack 2018 image record as (N, 2) float64 polygons (x, y).
+
+    ``ignore_regions_x`` / ``ignore_regions_y`` hold one list of coordinates per region; a flat
+    list of numbers is read as a single region (some PoseTrack files write one region so).
+    ``where`` prefixes the error, naming the file and the record."""
+    xs, ys = image.get('ignore_regions_x'), image.get('ignore_regions_y')
+    if xs is None and ys is None:
+        return []
+    if xs is None or ys is None:
+        raise DataError(f'{where} has {"ignore_regions_x" if ys is None else "ignore_regions_y"} '
+                        f'without {"ignore_regions_y" if ys is None else "ignore_regions_x"}')
+    if not isinstance(xs, list) or not isinstance(ys, list):
+        raise DataError(f'{where}: ignore_regions_x and ignore_regions_y must be lists of '
+                        f'coordinate lists, got {type(xs).__name__} and {type(ys).__name__}')
+    if xs and not isinstance(xs[0], list):
+        xs, ys = [xs], [ys]
+    if len(xs) != len(ys):
+        raise DataError(f'{where}: {len(xs)} regions in ignore_regions_x but {len(ys)} in '
+                        f'ignore_regions_y')
+    regions = []
+    for r, (x, y) in enumerate(zip(xs, ys)):
+        try:
+            x, y = np.asarray(x, np.float64).reshape(-1), np.asarray(y, np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise DataError(f'{where}: ignore region {r} has coordinates that are not numbers') from None
+        if x.shape != y.shape:
+            raise DataError(f'{where}: ignore region {r} has {x.size} x but {y.size} y coordinates')
+        regions.append(np.stack([x, y], axis=1))
+    return regions
 
 
 def tracked_frame(image_id: int, file_name: str, frame_id: Optional[int] = None,

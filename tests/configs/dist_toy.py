@@ -34,9 +34,11 @@ class RankStateDumpHook(_Hook):
 
     def _dump(self, runner, point):
         import numpy as np
+        from sbcore.run_state import optimizer_state
         _os.makedirs(runner.work_dir, exist_ok=True)  # rank 0 may not have made it yet
         arrays = {f'model/{n}': p.asnumpy() for n, p in runner.model.parameters_and_names()}
-        arrays.update({n: p.asnumpy() for n, p in runner._optimizer_state().items()})
+        state = optimizer_state(runner.model, runner.optimizer)
+        arrays.update({n: p.asnumpy() for n, p in state.items()})
         np.savez(_os.path.join(runner.work_dir, f'state_rank{_dist.get_rank()}_{point}.npz'),
                  epoch=runner.epoch, iter=runner.iter, world_size=_dist.get_world_size(), **arrays)
 

@@ -1,15 +1,18 @@
 """Launch a script on N workers per node through ``msrun`` and say which rank failed, if one does.
 
-    python -m sbcore.launch --nproc 2 train.py CONFIG --launcher msrun [train.py's arguments]
+    python tools/launch.py --nproc 2 tools/train.py CONFIG --launcher msrun [train.py's arguments]
     # two nodes of 4 workers: the same command on each, --node-rank 0 on the master node
-    python -m sbcore.launch --nproc 4 --nnodes 2 --node-rank R --master-addr 10.0.0.1 \
-        --master-port 8118 train.py CONFIG --launcher msrun
+    python tools/launch.py --nproc 4 --nnodes 2 --node-rank R --master-addr 10.0.0.1 \
+        --master-port 8118 tools/train.py CONFIG --launcher msrun
 
 ``msrun --join=True`` already stops the other workers when one exits non-zero, but it then
 reports only "Distributed job exited with exception. Please check logs in directory ..." (and a
 worker *pid* in a log line). This wrapper picks a free port, runs msrun with a time limit, and on
 failure prints the failed rank, its exit code, the path of its log and the log's last lines;
 it exits with the worker's exit code (or msrun's, or 124 on time-out).
+
+A tool, not part of the engine: MindSpore's own ``msrun`` and ``mpirun`` start the processes, and
+the engine only joins them (``sbcore.dist.init_dist``); this adds the report on top of msrun.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .dist import RANK_LINE_PREFIX
+from sbcore.dist import RANK_LINE_PREFIX
 
 # msrun's own report of a worker that exited non-zero (mindspore/parallel/cluster/process_entity).
 _WORKER_EXIT_RE = re.compile(r'Worker process (\d+) exit with exception\. Error code: (-?\d+)')
@@ -100,15 +103,15 @@ def describe_failures(output: str, log_dir: str, tail: int = 15) -> Tuple[str, O
                 rank_text = f'worker {Path(path).stem.split("_")[-1]} (before communication init)'
             else:
                 rank_text = f'rank {rank}'
-            lines.append(f'sbcore.launch: {rank_text} (pid {pid}) failed with exit code {code}; '
+            lines.append(f'launch: {rank_text} (pid {pid}) failed with exit code {code}; '
                          f'its log: {path}')
             last = Path(path).read_text(errors='replace').splitlines()[-tail:]
             lines += [f'  | {line}' for line in last]
         else:
-            lines.append(f'sbcore.launch: worker pid {pid} failed with exit code {code}; no worker '
+            lines.append(f'launch: worker pid {pid} failed with exit code {code}; no worker '
                          f'log in {log_dir} names it')
     if not exits:
-        lines.append(f'sbcore.launch: msrun failed without naming a worker (scheduler or launch '
+        lines.append(f'launch: msrun failed without naming a worker (scheduler or launch '
                      f'error); logs: {log_dir}')
     return '\n'.join(lines), first_code
 
@@ -119,14 +122,14 @@ def run(script: str, script_args: Sequence[str], nproc: int, master_port: Option
     """Run ``script`` on ``nproc`` msrun workers of this node; stream msrun's output; return an
     exit code."""
     if importlib.util.find_spec('mindspore') is None:
-        print(f'sbcore.launch: mindspore (which provides msrun) is not installed for '
+        print(f'launch: mindspore (which provides msrun) is not installed for '
               f'{sys.executable}', file=sys.stderr, flush=True)
         return 127
     port = master_port or (free_port() if nnodes == 1 else DEFAULT_MASTER_PORT)
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     cmd = msrun_command(script, script_args, nproc, port, log_dir, nnodes, node_rank,
                         master_addr)
-    print(f'sbcore.launch: {" ".join(cmd)}', flush=True)
+    print(f'launch: {" ".join(cmd)}', flush=True)
     # Own process group, so a time-out can stop msrun and every worker it started.
     # msrun is run by this interpreter, and starts its workers with the `python` first on PATH:
     # put this interpreter's folder first, so that a virtual environment's msrun-less bin (or a
@@ -163,14 +166,14 @@ def run(script: str, script_args: Sequence[str], nproc: int, master_port: Option
         proc.wait()
     reader.join(timeout=10)
     if timed_out:
-        print(f'sbcore.launch: msrun did not finish within {timeout:g} s and was killed; '
+        print(f'launch: msrun did not finish within {timeout:g} s and was killed; '
               f'worker logs: {log_dir}', file=sys.stderr, flush=True)
         return TIMEOUT_EXIT_CODE
     if proc.returncode == 0:
         return 0
     output = ''.join(captured)
     if nnodes > 1 and only_a_duplicate_scheduler_failed(output, log_dir):
-        print(f'sbcore.launch: every worker of node {node_rank} exited 0; msrun\'s own scheduler '
+        print(f'launch: every worker of node {node_rank} exited 0; msrun\'s own scheduler '
               f'on this node could not bind {master_addr}:{port}, held by the job\'s scheduler '
               f'(another node on this machine), so that failure is ignored', flush=True)
         return 0
@@ -182,7 +185,7 @@ def run(script: str, script_args: Sequence[str], nproc: int, master_port: Option
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog='python -m sbcore.launch', description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(prog='tools/launch.py', description=__doc__.split('\n')[0])
     p.add_argument('--nproc', type=int, required=True, help='workers on this node')
     p.add_argument('--nnodes', type=int, default=1, help='nodes of the job (default 1)')
     p.add_argument('--node-rank', type=int, default=0, help='this node, 0..nnodes-1 (0 runs '
