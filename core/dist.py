@@ -8,12 +8,26 @@ Gradients are averaged once: the runner's ``nn.DistributedGradReducer(mean=True,
 all-reduces and divides by N; ``gradients_mean=True`` in the parallel context only sets the
 default of reducers built without ``mean`` (tests/test_distributed.py checks Adam's first moments,
 which are linear in the gradient, against one process on the combined batch).
+
+MindSpore's console output under a launcher: with two CPU workers each logged 21-68
+``[WARNING] DISTRIBUTED/DEVICE/ME`` lines while the cluster formed (measured, README "Training"),
+which hid the progress and the one error line. Two remedies, both here:
+
+* ranks other than 0 start MindSpore with ``GLOG_v=3`` (errors only; :func:`quiet_other_ranks`,
+  before MindSpore is imported); rank 0 keeps MindSpore's warnings (a peer that drops out shows
+  there as ``[WARNING] DISTRIBUTED ... Client connected end of file!``), and a user's own
+  ``GLOG_v``, ``MS_SUBMODULE_LOG_v`` or ``GLOG_logtostderr`` wins on every rank;
+* workers call ``init()`` once the scheduler accepts connections (:func:`_wait_for_scheduler`):
+  started before it (msrun starts both at once; under mpirun rank 0 starts it, and it takes
+  seconds to import MindSpore), MindSpore's workers log three lines per 0.5 s retry.
 """
 from __future__ import annotations
 
 import os
 import pickle
-from typing import Any, List
+import socket
+import time
+from typing import Any, List, MutableMapping, Optional
 
 import numpy as np
 
@@ -25,6 +39,45 @@ RANK_LINE_PREFIX = 'sbcore.dist: initialised'
 # Devices whose MindSpore 2.10 SyncBatchNorm kernel exists (its docs list Ascend only; on CPU it
 # fails, measured: see convert_sync_batchnorm).
 SYNC_BN_DEVICES = ('Ascend',)
+# MindSpore's logging variables (read once, when it is imported); a user who sets one keeps all.
+MS_LOG_ENV = ('GLOG_v', 'MS_SUBMODULE_LOG_v', 'GLOG_logtostderr')
+OTHER_RANKS_GLOG_V = '3'  # ERROR: MindSpore's errors still reach the console
+SCHEDULER_WAIT_S = 60.0  # then init() runs anyway, with MindSpore's own retries and time-out
+
+
+def launcher_rank(env: Optional[MutableMapping[str, str]] = None) -> Optional[int]:
+    """This process's rank as its launcher exported it before start-up: OpenMPI's
+    ``OMPI_COMM_WORLD_RANK``, or ``RANK_ID`` in an msrun worker (msrun sets it whenever the rank
+    is known in advance). None outside a launch and in msrun's scheduler."""
+    env = os.environ if env is None else env
+    value = env.get('OMPI_COMM_WORLD_RANK') if mpi.launched_by_mpirun(env) else (
+        env.get('RANK_ID') if env.get('MS_ROLE') == 'MS_WORKER' else None)
+    return int(value) if value and value.isdigit() else None
+
+
+def quiet_other_ranks(env: Optional[MutableMapping[str, str]] = None) -> bool:
+    """``GLOG_v=3`` for MindSpore on a launched rank other than 0, unless the user set any of
+    :data:`MS_LOG_ENV`. Call before MindSpore is imported (``sbcore``'s import does). Returns
+    whether it was set."""
+    env = os.environ if env is None else env
+    rank = launcher_rank(env)
+    if not rank or any(name in env for name in MS_LOG_ENV):
+        return False
+    env['GLOG_v'] = OTHER_RANKS_GLOG_V
+    return True
+
+
+def _wait_for_scheduler(host: str, port: int, timeout_s: float = SCHEDULER_WAIT_S) -> bool:
+    """Until ``host:port`` accepts a TCP connection (True) or ``timeout_s`` has passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
 
 
 def init_dist(launcher: str = 'none') -> None:
@@ -51,6 +104,11 @@ def init_dist(launcher: str = 'none') -> None:
         mpi_info = mpi.setup_dynamic_cluster()
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init
+    host, port = os.environ.get('MS_SCHED_HOST'), os.environ.get('MS_SCHED_PORT', '')
+    if os.environ.get('MS_ROLE') == 'MS_WORKER' and host and port.isdigit() and (
+            not _wait_for_scheduler(host, int(port))):
+        print(f'sbcore.dist: no scheduler accepts connections at {host}:{port} after '
+              f'{SCHEDULER_WAIT_S:g} s; MindSpore keeps trying', flush=True)
     init()
     _STATE.update(initialized=True, rank=get_rank(), world_size=get_group_size())
     if mpi_info is not None and (mpi_info['rank'], mpi_info['world_size']) != (

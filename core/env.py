@@ -82,6 +82,8 @@ def setup_env(device: Optional[str] = None) -> dict:
     Returns:
         The settings applied, for the run log (``{}`` when nothing was changed).
     """
+    from .dist import quiet_other_ranks
+    quiet_other_ranks()  # MindSpore's warnings on rank 0 only (see dist.py), on every device
     device = (device or os.environ.get(DEVICE_ENV) or 'CPU').upper()
     applied = {}
     if device != 'CPU' or _CHOICE:

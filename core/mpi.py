@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Dict
+from typing import Dict, Mapping, Optional
 
 from .errors import ConfigError
 
@@ -34,8 +34,9 @@ PORT_BASE, PORT_SPAN = 10000, 20000  # below Linux's ephemeral range (32768-6099
 GRACE_S = 30.0
 
 
-def launched_by_mpirun() -> bool:
-    return 'OMPI_COMM_WORLD_RANK' in os.environ and 'OMPI_COMM_WORLD_SIZE' in os.environ
+def launched_by_mpirun(env: Optional[Mapping[str, str]] = None) -> bool:
+    env = os.environ if env is None else env
+    return 'OMPI_COMM_WORLD_RANK' in env and 'OMPI_COMM_WORLD_SIZE' in env
 
 
 def scheduler_address(env: Dict[str, str]) -> tuple:

@@ -14,6 +14,10 @@ Tolerance 1e-5 (absolute) between the two-worker run and one process: the only d
 order of floating-point sums (per-rank means averaged by all-reduce vs one mean over 8); measured
 difference ~6e-8. Between the two ranks the state must be bit-identical (same all-reduced sums).
 Each msrun launch is bounded by the launcher's --timeout and the subprocess's timeout.
+
+The same launches check what reaches the console: MindSpore's ``[WARNING]`` lines per rank
+(ranks other than 0 start MindSpore with ``GLOG_v=3``; rank 0 keeps its warnings; a user's
+``GLOG_v`` wins) and that lines of ours (a crashing rank's, the launcher's report) still show.
 """
 import json
 import os
@@ -42,10 +46,20 @@ CONFIG = REPO / 'tests' / 'configs' / 'dist_toy.py'
 LAUNCH = REPO / 'tools' / 'launch.py'
 CRASH_CONFIG = REPO / 'tests' / 'configs' / 'dist_toy_crash.py'
 LAUNCH_TIMEOUT = 150  # seconds for one two-worker launch (measured 15-25 s, ~26 s with a crash)
+# MindSpore's own log lines: "[WARNING] DISTRIBUTED(<pid>,<thread>,python):..." (C++) or
+# "[WARNING] ME(<pid>:<thread>,MainProcess):..." (Python).
+MS_WARNING_RE = re.compile(r'^\[WARNING\] [A-Z_]+\((\d+)[,:]', re.M)
+# MindSpore [WARNING] lines of rank 0 (MindSpore's default level) on a two-worker launch of the
+# toy config, Intel Xeon, 2 cores, under load. Before workers waited for the scheduler to listen:
+# mpirun 67, msrun 33 (retries every 0.5 s: 3 lines each); after: mpirun 23, msrun 18 (cluster
+# start, plus one "Topology build timed out" line per 0.5 s that the other rank is late).
+RANK0_MS_WARNINGS_MAX = 40
 
 
 def _env() -> dict:
     env = dict(os.environ)
+    for name in dist.MS_LOG_ENV:  # the defaults are under test; a user's setting is tested apart
+        env.pop(name, None)
     env['PYTHONUNBUFFERED'] = '1'
     # msrun starts workers with the `python` on PATH: make that this interpreter
     env['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), env.get('PATH', '')])
@@ -99,6 +113,26 @@ def mpirun_launch(args, tmp_path: Path, tool: str = 'train.py') -> subprocess.Co
     proc = run_group(cmd, tmp_path, _env(), LAUNCH_TIMEOUT)
     proc.log_dir = tmp_path / 'no_msrun_logs'
     return proc
+
+
+def ms_warnings_per_rank(text: str) -> dict:
+    """``{rank: MindSpore [WARNING] lines}`` in the output of several ranks: each line names its
+    process id, which the rank's ``sbcore.dist: initialised rank R of N pid P`` line maps to R."""
+    ranks = {int(pid): int(rank) for rank, pid in re.findall(
+        re.escape(dist.RANK_LINE_PREFIX) + r' rank (\d+) of \d+ pid (\d+)', text)}
+    assert len(ranks) == 2, f'expected two rank lines, found {ranks}'
+    counts = {rank: 0 for rank in ranks.values()}
+    for pid in MS_WARNING_RE.findall(text):
+        if int(pid) in ranks:  # msrun's own process and the scheduler are not ranks
+            counts[ranks[int(pid)]] += 1
+    return counts
+
+
+def assert_rank0_alone_warns(counts: dict, what: str) -> None:
+    """MindSpore's warnings: none from rank 1 (before its GLOG_v=3: mpirun 68, msrun 21 lines),
+    rank 0's kept (at least its "Cluster is successfully initialized")."""
+    assert counts[1] == 0, f'{what}: rank 1 printed {counts[1]} MindSpore warnings'
+    assert 1 <= counts[0] <= RANK0_MS_WARNINGS_MAX, f'{what}: rank 0: {counts[0]} warnings'
 
 
 def explain(proc) -> str:
@@ -179,6 +213,9 @@ def test_two_workers_match_one_process_on_the_combined_batch(tmp_path, msrun_run
     assert 'Epoch(train) [1/1][8/8]' in run_log
     assert 'Epoch(train)' not in (proc.log_dir / 'worker_1.log').read_text()
     assert sorted(p.name for p in work.glob('*.ckpt')) == ['epoch_1.ckpt']
+    worker_logs = ''.join((proc.log_dir / f'worker_{r}.log').read_text() for r in (0, 1))
+    assert_rank0_alone_warns(ms_warnings_per_rank(worker_logs), 'msrun')
+    assert 'Cluster is successfully initialized' in (proc.log_dir / 'worker_0.log').read_text()
 
     # distributed validation (21 samples: rank 1 gets one padding row) equals one process
     # evaluating the same checkpoint
@@ -211,12 +248,18 @@ def test_dead_worker_fails_the_launch_names_it_and_the_run_resumes(tmp_path):
     assert 'launch: rank 1 (pid ' in crashed.stderr, explain(crashed)
     assert f'failed with exit code 3; its log: {worker_log}' in crashed.stderr
     assert 'RankCrashHook: rank 1 dies at epoch 1' in crashed.stderr  # the log's tail is shown
+    # ... and is rank 1's own lines, not MindSpore's cluster chatter (before: 13 of its 15 lines)
+    assert f'  | {dist.RANK_LINE_PREFIX} rank 1 of 2' in crashed.stderr
+    assert not MS_WARNING_RE.search(worker_log.read_text())
     assert sorted(p.name for p in work.glob('epoch_*.ckpt')) == ['epoch_1.ckpt']
 
-    # resume with both workers (the config without the crash) and finish the 3 epochs
+    # resume with both workers (the config without the crash) and finish the 3 epochs; the
+    # user's own GLOG_v=2 (MindSpore's default level) brings rank 1's warnings back
     resumed = launch([CONFIG, '--work-dir', work, '--resume', '--cfg-options',
-                      'train_cfg.max_epochs=3'], tmp_path, 'resume')
+                      'train_cfg.max_epochs=3'], tmp_path, 'resume', extra_env=dict(GLOG_v='2'))
     assert resumed.returncode == 0, explain(resumed)
+    assert 'Cluster is successfully initialized' in (
+        resumed.log_dir / 'worker_1.log').read_text(), explain(resumed)
     arrays, meta = ckpt_io.load_checkpoint(work / 'epoch_1.ckpt')
     starts = [load_state(work, r, 'before_train') for r in (0, 1)]
     for rank, state in enumerate(starts):  # both ranks restored the checkpoint's exact state
@@ -247,6 +290,7 @@ def test_mpirun_trains_and_evaluates_like_msrun(tmp_path, msrun_run):
     assert proc.returncode == 0, explain(proc)
     assert 'sbcore.dist: initialised rank 1 of 2' in proc.stdout
     assert 'sbcore.mpi: scheduler at 127.0.0.1:' in proc.stdout
+    assert_rank0_alone_warns(ms_warnings_per_rank(proc.stdout + proc.stderr), 'mpirun')
     assert_same_run_as_msrun(work, msrun_run[0], 'mpirun')
 
     evaluated = mpirun_launch([CONFIG, work / 'epoch_1.ckpt', '--work-dir', tmp_path / 'eval'],
@@ -255,6 +299,8 @@ def test_mpirun_trains_and_evaluates_like_msrun(tmp_path, msrun_run):
     metrics = json.loads((tmp_path / 'eval' / 'metrics.json').read_text())
     assert metrics == json.loads((work / 'metrics.json').read_text())
     assert 'toy/mse' in evaluated.stdout and 'metrics written to' in evaluated.stdout
+    assert_rank0_alone_warns(ms_warnings_per_rank(evaluated.stdout + evaluated.stderr),
+                             'mpirun eval')
 
 
 def test_a_rank_killed_under_mpirun_fails_the_job_naming_it(tmp_path):
@@ -264,7 +310,8 @@ def test_a_rank_killed_under_mpirun_fails_the_job_naming_it(tmp_path):
                           'custom_hooks.1.kill_signal=9'], tmp_path)
     assert proc.returncode != 0, explain(proc)
     output = proc.stdout + proc.stderr
-    assert 'RankCrashHook: rank 1 dies at epoch 1' in output
+    assert 'RankCrashHook: rank 1 dies at epoch 1' in output  # rank 1's own line still shows
+    assert ms_warnings_per_rank(output)[1] == 0
     assert re.search(r'mpirun noticed that process rank 1 with PID \d+ on node \S+ exited on '
                      r'signal 9 \(Killed\)', output), explain(proc)
     assert sorted(p.name for p in (tmp_path / 'run').glob('epoch_*.ckpt')) == ['epoch_1.ckpt']
