@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from sbcore.config import Config
-from sbcore.hooks import HOOK_POINTS
+from sbcore.errors import ConfigError
+from sbcore.hooks import HOOK_POINTS, Hook
 from sbcore.registries import (DATASETS, HOOKS, LOOPS, METRICS, MODELS, OPTIMIZERS, SCHEDULERS,
                                TRANSFORMS, all_registries)
 from sbplugins.registries import CODECS
@@ -71,7 +72,9 @@ def run_config(text: str) -> dict:
 
 
 def entry_of_type(items: list, name: str) -> int:
-    return next(i for i, item in enumerate(items) if isinstance(item, dict) and item.get('type') == name)
+    """The index of the config entry ``dict(type=name, ...)`` in ``items``."""
+    return next(i for i, item in enumerate(items)
+                if isinstance(item, dict) and item.get('type') == name)
 
 
 def load_example(kind: str, code: str, folder: Path):
@@ -94,7 +97,7 @@ def write_people_json(path: Path, coco_file: str, image_dir: str) -> list:
     """The synthetic training people in the JSON layout of the dataset example."""
     coco = json.loads(Path(coco_file).read_text())
     files = {img['id']: img['file_name'] for img in coco['images']}
-    people = [dict(image=os.path.relpath(os.path.join(image_dir, files[a['image_id']]), path.parent),
+    people = [dict(image=os.path.relpath(Path(image_dir) / files[a['image_id']], path.parent),
                    bbox=a['bbox'], keypoints=np.reshape(a['keypoints'], (-1, 3)).tolist())
               for a in coco['annotations'] if not a['iscrowd'] and a['num_keypoints'] > 0]
     path.write_text(json.dumps(people))
@@ -219,7 +222,8 @@ def test_codec_decode_inverts_encode_and_makes_the_targets(run):
     assert type(target.encoder) is run['classes']['Codec']
     sx, sy = codec.stride
     w, h = codec.input_size
-    keypoints = np.array([[[3 * sx, 5 * sy], [10.4 * sx, 7.6 * sy], [-4.0, h / 2], [w / 2, h + 3.0]]])
+    # on the heatmap grid, off it, left of the crop, below it
+    keypoints = np.array([[[3 * sx, 5 * sy], [10.4 * sx, 7.6 * sy], [-4.0, h / 2], [w / 2, h + 3]]])
     encoded = codec.encode(keypoints, np.array([[1, 1, 1, 1]]))
     np.testing.assert_array_equal(encoded['keypoint_weights'], [[1, 1, 0, 0]])  # outside: 0
     assert encoded['heatmaps'].shape == (4, codec.heatmap_size[1], codec.heatmap_size[0])
@@ -298,9 +302,22 @@ def test_hook_warns_at_every_loss_jump(run):
     assert warned == expected and expected, (warned, losses)
 
 
-def test_sections_1_and_2_name_the_engine_s_points_and_groups():
+def test_sections_1_and_2_name_the_engine_s_points_errors_and_groups():
     section1 = doc_section('1. Write a hook')
-    table = section1[section1.index('| point |'):section1.index('\n\n', section1.index('| point |'))]
+    # the errors quoted for a misspelled point and a wrong signature are the engine's
+    quoted = section1[section1.index('### Misspelled'):].split('```')[1]
+    messages = [' '.join(m.split()) for m in quoted.split('sbcore.errors.ConfigError: ')[1:]]
+    bodies = ['def after_train_iteration(self, runner): pass',
+              'def after_train_iter(self, runner, batch_idx, batch, outputs): pass']
+    for message, body in zip(messages, bodies):
+        with pytest.raises(ConfigError) as error:
+            exec(f'class LossJumpHook(Hook):\n    __module__ = "mypkg.hooks"\n    {body}',
+                 dict(Hook=Hook))
+        assert isinstance(error.value, TypeError)
+        assert str(error.value).startswith(message.rstrip('.').rstrip()), (str(error.value), message)
+    assert len(messages) == len(bodies)
+    start = section1.index('| point |')
+    table = section1[start:section1.index('\n\n', start)]
     points = set(re.findall(r'`((?:before|after)_\w+)', table))
     assert points == set(HOOK_POINTS)
     section2 = doc_section('2. Declare it as an entry point')
