@@ -5,6 +5,7 @@ registered in-process; the synthetic main-job recipe, shrunk to a few images, th
 epochs and evaluates with all of them at once, each swapped in through the config line its block
 shows. Each test checks what one example does in that run. The doc is the only copy of the code.
 """
+import importlib.util
 import json
 import math
 import os
@@ -80,7 +81,6 @@ def entry_of_type(items: list, name: str) -> int:
 def load_example(kind: str, code: str, folder: Path):
     """Import ``code`` as the module ``folder/plugins_md_<kind>.py`` (MindSpore compiles a cell
     from its source file); its one class (or function) defined there."""
-    import importlib.util
     path = folder / f'plugins_md_{kind.lower()}.py'
     path.write_text(code)
     spec = importlib.util.spec_from_file_location(path.stem, path)
