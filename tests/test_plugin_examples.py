@@ -114,7 +114,8 @@ def shrunk_recipe(root: Path, codec: dict) -> Config:
                                 num_val_images=3)
         resize_pipeline(cfg[key].dataset.pipeline, codec['input_size'], codec)
     cfg.val_dataloader.dataset.use_detections = False  # the metric example needs ground truth
-    cfg.merge_from_dict({'work_dir': str(root / 'work'), 'default_hooks.logger.interval': 1})
+    cfg.merge_from_dict({'work_dir': str(root / 'work'), 'default_hooks.logger.interval': 1,
+                         'default_hooks.checkpoint.interval': 1})  # the resume check starts at 1
     return cfg
 
 
@@ -169,7 +170,7 @@ def run(tmp_path_factory):
     runner.train()
     work = Path(cfg.work_dir)
     records = [json.loads(line) for line in (work / 'log.json').read_text().splitlines()]
-    yield dict(runner=runner, classes=classes, lines=lines, people=people,
+    yield dict(runner=runner, cfg=cfg, classes=classes, lines=lines, people=people,
                people_file=people_file, initial=initial, work=work, records=records,
                metrics=json.loads((work / 'metrics.json').read_text()))
     for kind in codes:
@@ -184,6 +185,17 @@ def test_loop_validates_on_its_schedule(run):
     assert type(run['runner'].train_loop) is run['classes']['Loop']
     assert [r['epoch'] for r in run['records'] if r['mode'] == 'val'] == VAL_EPOCHS
     assert run['runner'].epoch == EPOCHS
+
+
+def test_loop_schedule_survives_a_resume(run, tmp_path):
+    """Resumed after epoch 1, the run validates only after epoch 3, as the uninterrupted one."""
+    from sbcore.runner import Runner
+    cfg = Config(run['cfg'].to_dict())
+    cfg.merge_from_dict({'work_dir': str(tmp_path), 'resume': str(run['work'] / 'epoch_1.ckpt')})
+    Runner(cfg).train()
+    records = [json.loads(line) for line in (tmp_path / 'log.json').read_text().splitlines()]
+    assert [r['epoch'] for r in records if r['mode'] == 'train'][0] == 2
+    assert [r['epoch'] for r in records if r['mode'] == 'val'] == [e for e in VAL_EPOCHS if e > 1]
 
 
 def test_backbone_and_head_are_the_model_and_trained(run):
