@@ -9,7 +9,7 @@ all-reduces and divides by N; ``gradients_mean=True`` in the parallel context on
 default of reducers built without ``mean`` (tests/test_distributed.py checks Adam's first moments,
 which are linear in the gradient, against one process on the combined batch).
 
-MindSpore's console output under a launcher: with two CPU workers each logged 21-68
+MindSpore's console output under a launcher: with two CPU workers each logged 21-140
 ``[WARNING] DISTRIBUTED/DEVICE/ME`` lines while the cluster formed (measured, README "Training"),
 which hid the progress and the one error line. Two remedies, both here:
 

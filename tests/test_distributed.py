@@ -49,11 +49,6 @@ LAUNCH_TIMEOUT = 150  # seconds for one two-worker launch (measured 15-25 s, ~26
 # MindSpore's own log lines: "[WARNING] DISTRIBUTED(<pid>,<thread>,python):..." (C++) or
 # "[WARNING] ME(<pid>:<thread>,MainProcess):..." (Python).
 MS_WARNING_RE = re.compile(r'^\[WARNING\] [A-Z_]+\((\d+)[,:]', re.M)
-# MindSpore [WARNING] lines of rank 0 (MindSpore's default level) on a two-worker launch of the
-# toy config, Intel Xeon, 2 cores, under load. Before workers waited for the scheduler to listen:
-# mpirun 67, msrun 33 (retries every 0.5 s: 3 lines each); after: mpirun 23, msrun 18 (cluster
-# start, plus one "Topology build timed out" line per 0.5 s that the other rank is late).
-RANK0_MS_WARNINGS_MAX = 40
 
 
 def _env() -> dict:
@@ -129,10 +124,17 @@ def ms_warnings_per_rank(text: str) -> dict:
 
 
 def assert_rank0_alone_warns(counts: dict, what: str) -> None:
-    """MindSpore's warnings: none from rank 1 (before its GLOG_v=3: mpirun 68, msrun 21 lines),
-    rank 0's kept (at least its "Cluster is successfully initialized")."""
+    """MindSpore's warnings: none from rank 1, rank 0's kept (at least its "Cluster is
+    successfully initialized").
+
+    Measured on the toy config (Intel Xeon, 2 cores, under load), rank 0 / rank 1, before this
+    change: mpirun 67 / 68, msrun 33 / 21 and 140 / 46; after: mpirun 23-24 / 0, msrun 18-63 / 0.
+    Rank 0's count is not bounded here: it is MindSpore's registration retries (3 lines per
+    0.5 s, fewer now that workers wait for the scheduler to listen, but still there when a
+    starved scheduler is slow to answer) and one line per 0.5 s that a peer is late.
+    """
     assert counts[1] == 0, f'{what}: rank 1 printed {counts[1]} MindSpore warnings'
-    assert 1 <= counts[0] <= RANK0_MS_WARNINGS_MAX, f'{what}: rank 0: {counts[0]} warnings'
+    assert counts[0] >= 1, f'{what}: rank 0 printed no MindSpore warnings'
 
 
 def explain(proc) -> str:
@@ -368,6 +370,34 @@ def test_mpi_scheduler_address_is_the_same_on_every_rank():
         '10.0.0.1', 9000)
     with pytest.raises(UserError, match='on 2 nodes: .*mpirun -x MS_SCHED_HOST='):
         mpi.scheduler_address(dict(env, OMPI_MCA_orte_num_nodes='2'))
+
+
+def test_only_launched_ranks_other_than_0_are_quieted_and_a_users_setting_wins():
+    mpi_rank1 = dict(OMPI_COMM_WORLD_RANK='1', OMPI_COMM_WORLD_SIZE='2')
+    msrun_rank1 = dict(MS_ROLE='MS_WORKER', MS_WORKER_NUM='2', RANK_ID='1')
+    for env in (mpi_rank1, msrun_rank1):
+        env = dict(env)
+        assert dist.quiet_other_ranks(env) and env['GLOG_v'] == '3'
+    for env in (dict(mpi_rank1, OMPI_COMM_WORLD_RANK='0'), dict(msrun_rank1, RANK_ID='0'),
+                dict(msrun_rank1, MS_ROLE='MS_SCHED'),  # msrun's scheduler
+                {k: v for k, v in msrun_rank1.items() if k != 'RANK_ID'},  # rank not known yet
+                {}):
+        assert not dist.quiet_other_ranks(env) and 'GLOG_v' not in env, env
+    for name, value in (('GLOG_v', '1'), ('MS_SUBMODULE_LOG_v', '{DEVICE:1}'),
+                        ('GLOG_logtostderr', '0')):
+        env = dict(mpi_rank1, **{name: value})
+        assert not dist.quiet_other_ranks(env) and env.get('GLOG_v', '') != '3'
+        assert env[name] == value
+
+
+def test_workers_wait_until_the_scheduler_listens():
+    import socket
+    with socket.socket() as server:
+        server.bind(('127.0.0.1', 0))
+        port = server.getsockname()[1]
+        assert not dist._wait_for_scheduler('127.0.0.1', port, timeout_s=0.3)  # bound, not yet
+        server.listen()
+        assert dist._wait_for_scheduler('127.0.0.1', port, timeout_s=5.0)
 
 
 def test_sync_bn_is_an_error_on_cpu(tmp_path):
