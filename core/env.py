@@ -1,4 +1,5 @@
-"""Process environment that must be set before MindSpore is imported: the CPU fast path.
+"""Process environment that must be set before MindSpore is imported: the CPU fast path (and,
+on launched ranks other than 0, MindSpore's log level: ``dist.quiet_other_ranks``).
 
 MindSpore 2.10's CPU convolutions go through oneDNN with plain NCHW tensors and weights. On a CPU
 with AVX-512, oneDNN's AVX-512 convolutions refuse plain weights and fall to its reference kernel;
