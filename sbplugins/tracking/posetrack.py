@@ -7,10 +7,13 @@
      "categories": [{"id": 1, "name": "person", "keypoints": [...], "skeleton": [...]}]}
 
 Ground truth carries a visibility (0/1/2) as third value; predictions carry the joint score there
-and in ``scores``. A ground-truth frame may name ignore regions: polygons, region r having the
-vertices ``(ignore_regions_x[r][i], ignore_regions_y[r][i])``, around people left unannotated;
-the evaluation drops what falls inside them (``sbplugins.metrics.posetrack_eval``). ``read_posetrack18`` checks the fields and returns the frames in order;
-``write_posetrack18`` writes tracked poses.
+and in ``scores`` (the one the evaluation reads, as poseval). A joint written (0, 0, 0) is absent;
+any other triple, v = 0 at real coordinates included, is a joint (poseval's reading). A
+ground-truth frame may name ignore regions: polygons, region r having the vertices
+``(ignore_regions_x[r][i], ignore_regions_y[r][i])``, around people left unannotated; the
+evaluation drops what falls inside them (``sbplugins.metrics.posetrack_eval``).
+``read_posetrack18`` checks the fields and returns the frames in order; ``write_posetrack18``
+writes tracked poses.
 """
 from __future__ import annotations
 
