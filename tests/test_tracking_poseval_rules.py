@@ -14,6 +14,7 @@ from sbcore.errors import DataError
 from sbplugins.metrics.posetrack_eval import (MIN_SCORE, aligned_frames, annotated, evaluate_files,
                                               evaluate_tracking, pair_persons, frame_distances,
                                               remove_ignored)
+from sbplugins.tracking.posetrack import person_category, tracked_frame, write_posetrack18
 
 HEAD = [0.0, 0.0, 30.0, 40.0]
 POSETRACK18_NAMES = ['nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
@@ -213,3 +214,28 @@ def test_posetrack18_layout_is_scored_on_poseval_15_joints():
     # With COCO's names the same frame scores 17 joints: the ears' 2 false positives count.
     coco = evaluate_tracking([([[gt]], [[pred]])], poseval_quirks=False)
     assert len(coco['per_joint']) == 17 and total(coco)['num_false_positives'] == 2
+
+
+def test_posetrack18_files_carry_and_use_posetrack_names(tmp_path):
+    """A PoseTrack model's predictions name PoseTrack's joints (poseval maps joints by name and
+    refuses a file without head_bottom / head_top); the ground truth's names pick the 15 joints."""
+    xy = np.array([(100 + 20 * k, 100) for k in range(17)], np.float64)
+    gt_kpts = np.column_stack([xy, np.full(17, 2.0)])
+    gt_kpts[3:5] = 0.0  # the ears, never labelled
+    gt = tmp_path / 'gt.json'
+    gt.write_text(json.dumps(dict(
+        images=[dict(id=1, file_name='images/val/x/000001.jpg', frame_id=1)],
+        annotations=[dict(image_id=1, track_id=0, category_id=1, bbox_head=HEAD,
+                          keypoints=gt_kpts.ravel().tolist())],
+        categories=[person_category(POSETRACK18_NAMES)])))
+    pred = tmp_path / 'pred.json'
+    write_posetrack18(str(pred), [tracked_frame(1, 'images/val/x/000001.jpg', persons=[dict(
+        track_id=3, keypoints=xy, keypoint_scores=np.full(17, 0.9), bbox=[90, 90, 340, 20])])],
+        joint_thr=0.4, categories=[person_category(POSETRACK18_NAMES)])
+    written = json.loads(pred.read_text())['categories'][0]
+    assert written['keypoints'] == POSETRACK18_NAMES and len(written['skeleton']) > 0
+    assert person_category()['keypoints'][1] == 'left_eye'  # COCO's by default
+    got = evaluate_files(str(gt), str(pred), poseval_quirks=False)
+    # 15 joints, each matched: MOTA 1, AP 1; the predicted ears are not scored.
+    assert len(got['per_joint']) == 15 and total(got)['num_false_positives'] == 0
+    assert (total(got)['mota'], total(got)['ap']) == (1.0, 1.0)

@@ -110,6 +110,16 @@ def tracked_frame(image_id: int, file_name: str, frame_id: Optional[int] = None,
                 persons=list(persons))
 
 
+def person_category(keypoint_names: Optional[Sequence[str]] = None) -> dict:
+    """The person category naming the keypoints (default COCO's). poseval maps the joints of a
+    prediction file by these names, so a PoseTrack model's file must carry PoseTrack's
+    (``head_bottom``, ``head_top``): with COCO's it is refused."""
+    if keypoint_names is None or list(keypoint_names) == PERSON_CATEGORY['keypoints']:
+        return dict(PERSON_CATEGORY)
+    skeleton = PERSON_CATEGORY['skeleton'] if len(keypoint_names) == 17 else []
+    return dict(PERSON_CATEGORY, keypoints=list(keypoint_names), skeleton=skeleton)
+
+
 def posetrack18_predictions(frames: Sequence[dict], joint_thr: float = 0.0,
                             categories: Optional[list] = None) -> dict:
     """The PoseTrack 2018 dict of tracked frames (``tracked_frame``); joints scoring below
