@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import pickle
+import traceback
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import ConfigError, DataError, check_keys, check_number
+from .errors import ConfigError, DataError, UserError, check_keys, check_number
 from .registries import TRANSFORMS
 
 
@@ -65,6 +67,54 @@ class EpochSampler:
         return order[self.rank::self.world_size], pad[self.rank::self.world_size]
 
 
+def load_sample(dataset, idx: int, rng: np.random.Generator) -> Dict[str, Any]:
+    """``dataset.get_sample(idx, rng)``; a :class:`UserError` it raises (a corrupt image, a
+    missing field) gets the dataset's name and the sample index in front of its message."""
+    try:
+        return dataset.get_sample(idx, rng)
+    except UserError as err:
+        err.args = (f'{type(dataset).__name__} sample {idx}: {err}',) + err.args[1:]
+        raise
+
+
+# A UserError raised inside GeneratorDataset reaches the main process as MindSpore's RuntimeError
+# with threads and with worker processes alike (MindSpore 2.10): the type is lost and the message
+# is buried in a printed call stack, so a tool would show a traceback for a corrupt image. A batch
+# therefore returns such an error as an error row (the pickled error in one extra column, empty in
+# every other row), and iter_from raises it in the main process. Rows come back in order in both
+# worker modes, so the error surfaces at the batch that failed, and nothing depends on how
+# MindSpore words its messages. Any other exception is a bug and keeps MindSpore's traceback.
+_ERROR_COLUMN = '_user_error'
+_NO_ERROR = np.zeros(0, np.uint8)
+
+
+class _WorkerTraceback(Exception):
+    """Where a user error was raised while loading a batch (``--debug`` shows it as the cause)."""
+
+    def __str__(self) -> str:
+        return '\n' + self.args[0]
+
+
+def _error_row_column(err: UserError) -> np.ndarray:
+    """``err``, its message and its traceback text, pickled into uint8 (picklable across worker
+    processes; an error type that does not pickle still carries its message)."""
+    try:
+        pickled = pickle.dumps(err)
+    except Exception:  # e.g. an argument that does not pickle
+        pickled = None
+    text = ''.join(traceback.format_exception(err))
+    return np.frombuffer(pickle.dumps((str(err), text, pickled)), np.uint8)
+
+
+def _raise_error_row(column: np.ndarray) -> None:
+    message, text, pickled = pickle.loads(column.tobytes())
+    try:
+        err = pickle.loads(pickled)
+    except Exception:  # None, or a class this process cannot import
+        err = DataError(message)
+    raise err from _WorkerTraceback(text)
+
+
 class _EpochBatches:
     """What GeneratorDataset iterates for one epoch: whole batches in sampler order, one row each.
 
@@ -89,11 +139,17 @@ class _EpochBatches:
     def sample(self, i: int) -> tuple:
         idx = int(self.indices[i])
         rng = np.random.default_rng([self.seed, self.epoch, idx])
-        sample = self.dataset.get_sample(idx, rng)
+        sample = load_sample(self.dataset, idx, rng)
         return tuple(np.asarray(sample[k]) for k in self.keys) + (
             np.int64(idx), np.bool_(self.is_pad[i]))
 
     def __getitem__(self, b: int) -> tuple:
+        try:
+            return self.batch(b) + (_NO_ERROR,)
+        except UserError as err:
+            return (_NO_ERROR,) * (len(self.keys) + 2) + (_error_row_column(err),)
+
+    def batch(self, b: int) -> tuple:
         start = (b + self.start) * self.batch_size
         rows = [self.sample(i) for i in range(start, min(start + self.batch_size, len(self.indices)))]
         try:
@@ -142,7 +198,7 @@ class DataLoader:
     @property
     def keys(self) -> List[str]:
         if self._keys is None:
-            sample = self.dataset.get_sample(0, np.random.default_rng(0))
+            sample = load_sample(self.dataset, 0, np.random.default_rng(0))
             self._keys = sorted(sample)
         return self._keys
 
@@ -161,13 +217,23 @@ class DataLoader:
                                 self.epoch, self.batch_size, self.drop_last, start)
         if len(batches) == 0:
             return
-        columns = self.keys + ['sample_idx', 'is_pad']
+        columns = self.keys + ['sample_idx', 'is_pad', _ERROR_COLUMN]
         multiprocess = self.num_workers > 1
         gen = ds.GeneratorDataset(batches, column_names=columns, shuffle=False,
                                   num_parallel_workers=max(1, self.num_workers),
                                   python_multiprocessing=multiprocess)
-        for batch in gen.create_dict_iterator(num_epochs=1, output_numpy=True):
-            yield batch
+        iterator = gen.create_dict_iterator(num_epochs=1, output_numpy=True)
+        try:
+            for batch in iterator:
+                error = batch.pop(_ERROR_COLUMN)
+                if error.size:
+                    _raise_error_row(error)
+                yield batch
+        finally:
+            # Stopped now, not when the garbage collector gets to it: an iterator kept in a cycle
+            # by an error's traceback and collected inside a later loader's forked worker
+            # process aborted that process, and with it the run.
+            iterator.stop()
 
 
 def build_dataloader(cfg: dict, seed: int, rank: int = 0, world_size: int = 1,

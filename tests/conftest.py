@@ -46,3 +46,19 @@ def coco_sample(shared_data) -> dict:
 def mpii_sample(shared_data) -> dict:
     root = shared_data / 'mpii_sample'
     return dict(root=root, img_dir=root / 'images', ann_file=root / 'annot' / 'sample.json')
+
+
+@pytest.fixture
+def truncated_coco_image(tmp_path, coco_sample) -> dict:
+    """The COCO sample's images in ``tmp_path/images/`` (links), one of them cut to half its bytes
+    (a partial download): 000000040083.jpg, the image of instances 1 and 2 (not instance 0's, which
+    a dataset checks when it is built). ``first_sample``: the first instance that reads it."""
+    img_dir = tmp_path / 'images'
+    img_dir.mkdir()
+    for image in coco_sample['img_dir'].iterdir():
+        os.symlink(image, img_dir / image.name)
+    path = img_dir / '000000040083.jpg'
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data[:len(data) // 2])
+    return dict(img_dir=img_dir, path=path, full_size=len(data), first_sample=1)

@@ -16,6 +16,7 @@ import pytest
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 from sbcore import checkpoint as ckpt_io
+from test_tools import CONFIG as COCO_RES18, checkpoint, cli_options  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = REPO / 'tests' / 'configs' / 'dist_toy.py'
@@ -148,6 +149,49 @@ def test_quickstart_benchmark_and_plugins_bad_values(tmp_path):
                     'ResNet: depth=7 is not supported; expected one of [18, 34, 50, 101, 152]')
     proc = run('sbcore', 'plugins', '--group', 'sbcore.hooks')
     assert proc.returncode == 0 and 'CheckpointHook' in proc.stdout
+
+
+@pytest.mark.parametrize('tool, num_workers', [('train.py', 1), ('train.py', 2), ('eval.py', 2)])
+def test_a_truncated_image_read_by_the_data_pipeline_is_one_line_naming_it(
+        tmp_path, coco_sample, truncated_coco_image, checkpoint, tool, num_workers):
+    """The image is read inside MindSpore's data pipeline, by a worker thread (1) or process (2),
+    at the first batch (ground-truth boxes, no shuffling). A bug there keeps its traceback."""
+    loader = 'train_dataloader' if tool == 'train.py' else 'test_dataloader'
+    options = cli_options(coco_sample, **{
+        f'{loader}.dataset.data_prefix.img': f'{truncated_coco_image["img_dir"]}/',
+        f'{loader}.dataset.bbox_file': None, f'{loader}.shuffle': False,
+        f'{loader}.num_workers': num_workers})
+    args = [COCO_RES18, *([checkpoint] if tool == 'eval.py' else []), '--work-dir', tmp_path / 'wd',
+            *options]
+    path, sample = truncated_coco_image['path'], truncated_coco_image['first_sample']
+    assert_one_line(run(tool, *args), tool,
+                    f'CocoDataset sample {sample}: LoadImage: image file {path} is truncated',
+                    'expected a complete JPEG')
+    assert not list((tmp_path / 'wd').glob('*.ckpt'))
+    if tool == 'train.py' and num_workers == 2:
+        proc = run(tool, *args, '--debug')  # the worker's traceback, then the main process's
+        assert proc.returncode == 1 and 'in read_image' in proc.stderr
+        assert 'The above exception was the direct cause' in proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].startswith(
+            f'sbplugins.transforms.loading.ImageFileError: CocoDataset sample {sample}: ')
+        bug = tmp_path / 'bug.py'  # a bug in a transform, met in a worker process
+        bug.write_text(f'_base_ = {str(REPO / COCO_RES18)!r}\n'
+                       'from sbcore.config import Config as _Config\n'
+                       'from sbcore.registries import TRANSFORMS as _TRANSFORMS\n'
+                       '@_TRANSFORMS.register(force=True)\n'
+                       'class BuggyTransform:\n'
+                       '    def __call__(self, results):\n'
+                       f'        if results["img_path"].endswith("{path.name}"):\n'
+                       '            raise TypeError("a bug in a transform")\n'
+                       '        return results\n'
+                       '_pipeline = _Config.fromfile(_base_).to_dict()["train_dataloader"]'
+                       '["dataset"]["pipeline"]\n'
+                       'train_dataloader = dict(dataset=dict(pipeline=[dict(type="BuggyTransform")]'
+                       ' + _pipeline))\n')
+        proc = run(tool, bug, *args[1:])
+        assert proc.returncode == 1 and 'Traceback (most recent call last)' in proc.stderr
+        assert 'TypeError: a bug in a transform' in proc.stderr, proc.stderr[-3000:]
+        assert f'File "{bug}", line 8, in __call__' in proc.stderr  # the bug's own line
 
 
 # --- evaluation needs only the checkpoint; training needs the pretrained file ----------------

@@ -10,7 +10,7 @@ from sbplugins.codecs.msra_heatmap import MSRAHeatmap
 from sbplugins.transforms.common import (GenerateTarget, GetBBoxCenterScale, RandomBBoxTransform,
                                          RandomFlip, RandomHalfBody)
 from sbplugins.transforms.formatting import PackPoseInputs
-from sbplugins.transforms.loading import LoadImage
+from sbplugins.transforms.loading import ImageFileError, LoadImage, jpeg_is_complete
 from sbplugins.transforms.topdown_affine import TopdownAffine
 from sbplugins.utils.geometry import (affine_points, clip_bbox_xywh, crop_to_image,
                                       flip_indices_from_pairs)
@@ -196,6 +196,42 @@ def test_load_image_errors_and_skip(tmp_path, coco_sample):
     rgb = LoadImage(to_rgb=True)(dict(img_path=path))
     np.testing.assert_array_equal(bgr['img'][..., ::-1], rgb['img'])
     assert bgr['img_shape'] == bgr['img'].shape[:2]
+
+
+def test_load_image_refuses_empty_truncated_and_undecodable_files(tmp_path, coco_sample,
+                                                                   mpii_sample,
+                                                                   truncated_coco_image):
+    """OpenCV alone decodes a JPEG cut in half to a full-size image, its lower half grey;
+    LoadImage refuses it by name, like an empty file, a truncated PNG and a text file."""
+    cut = truncated_coco_image['path']
+    with pytest.raises(ImageFileError, match=f'image file {cut} is truncated '
+                                             fr'\({cut.stat().st_size} bytes\)'):
+        LoadImage()(dict(img_path=str(cut)))
+    full = cv2.imread(str(coco_sample['img_dir'] / cut.name))
+    grey = cv2.imread(str(cut))  # what reading it without the check gives
+    assert grey.shape == full.shape and (grey[-50:] == 128).all()
+    ok, png = cv2.imencode('.png', full)
+    cases = {'empty.jpg': (b'', 'image file {} is empty (0 bytes); expected an image'),
+             'text.jpg': (b'not an image\n' * 10, 'could not decode the image file {} (130 '
+                                                  'bytes); expected an image (JPEG, PNG, ...)'),
+             'cut.png': (png.tobytes()[:png.size // 2], 'could not decode the image file {} (')}
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ImageFileError) as info:
+            LoadImage()(dict(img_path=str(tmp_path / name)))
+        assert message.format(tmp_path / name) in str(info.value)
+    # complete files pass: every real sample image, bytes after the end-of-image marker (ignored
+    # by libjpeg), progressive and restart-interval encodings; any cut of those is refused
+    images = sorted(coco_sample['img_dir'].iterdir()) + sorted(mpii_sample['img_dir'].iterdir())
+    encoded = [cv2.imencode('.jpg', full, flags)[1].tobytes() for flags in
+               ([cv2.IMWRITE_JPEG_PROGRESSIVE, 1], [cv2.IMWRITE_JPEG_RST_INTERVAL, 4])]
+    for data in [image.read_bytes() for image in images] + encoded:
+        assert jpeg_is_complete(data) and jpeg_is_complete(data + b'\0\0padding\xff\xda')
+        for size in [2, 3, 100, len(data) - 2, len(data) - 1] + list(range(500, len(data), 4999)):
+            assert not jpeg_is_complete(data[:size]), size
+    padded = tmp_path / 'padded.jpg'
+    padded.write_bytes((coco_sample['img_dir'] / cut.name).read_bytes() + b'\0' * 64)
+    np.testing.assert_array_equal(LoadImage()(dict(img_path=str(padded)))['img'], full)
 
 
 def test_random_flip_always_and_never(coco_sample):

@@ -3,10 +3,9 @@
 Everything else as res18_128x96.py (same data, schedule, seed). DARK reports its largest gains
 at the smallest input it tests (128x96, the main job's); the README's decoding table compares it
 with the official decoding on the synthetic val split.
-Expected (measured here, 2-core Intel Xeon, synthetic val, AP / AP .75 / AR), at 10 of the 20
-epochs (a shortened schedule: the 20-epoch run did not fit the session): DARK 0.529 / 0.569 /
-0.576 against the official recipe's 0.491 / 0.493 / 0.540 at the same point; DARK's decoding
-alone on the official 20-epoch model: 0.656 vs 0.632 (README, "Decoding").
+Expected (measured here, 2-core Intel Xeon, synthetic val, AP / AP .75 / AR, 20 epochs): DARK
+0.665 / 0.785 / 0.704 against the official recipe's 0.640 / 0.763 / 0.679; DARK's decoding
+alone on the official model: 0.663 (README, "Decoding").
 """
 _base_ = ['./res18_128x96.py']
 _codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0,

@@ -4,10 +4,9 @@ UDP's DARK-style decoding, no flip-test shift (a flip maps heatmap x to W - 1 - 
 Everything else as res18_128x96.py (same data, schedule, seed). UDP reports gains over the
 standard data processing on COCO for every backbone and input it tests; the README's decoding
 table compares it here on the synthetic val split.
-Expected (measured here, 2-core Intel Xeon, synthetic val, AP / AP .75 / AR), at 10 of the 20
-epochs (a shortened schedule: the 20-epoch run did not fit the session): UDP 0.480 / 0.468 /
-0.533 against the official recipe's 0.491 / 0.493 / 0.540 at the same point: no gain at this
-input size and budget (README, "Decoding").
+Expected (measured here, 2-core Intel Xeon, synthetic val, AP / AP .75 / AR, 20 epochs): UDP
+0.644 / 0.751 / 0.690 against the official recipe's 0.640 / 0.763 / 0.679: level at this
+input size (README, "Decoding").
 """
 _base_ = ['./res18_128x96.py']
 _codec = dict(type='UDPHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0,
