@@ -14,7 +14,8 @@ import pytest
 
 from sbplugins.datasets.synthetic_video import SCENARIOS, ensure_clips, render_clip
 from sbplugins.detectors.box_file import BoxFileDetector
-from sbplugins.metrics.posetrack_eval import evaluate_files, evaluate_tracking
+from sbplugins.metrics.posetrack_eval import evaluate_tracking
+from sbplugins.metrics.posetrack_files import evaluate_files
 from sbplugins.registries import TRACKERS
 from sbplugins.tracking import FlowPoseTracker, IoUTracker, OKSTracker, build_tracker
 from sbplugins.tracking.flow import DenseFlow, warp_points

@@ -86,7 +86,7 @@ def test_infer_track_video_gives_a_posetrack_json_that_eval_tracking_scores(chec
     proc = run_tool('eval_tracking.py', '--gt', clip['ann'], '--pred', out / f'{stem}.json',
                     '--out', metrics)
     assert '| MOTA |' in proc.stdout and '| ID switches |' in proc.stdout
-    result = json.loads(metrics.read_text())
+    result = json.loads(metrics.read_text(), parse_constant=lambda c: pytest.fail(f'{c}: not JSON'))
     total = result['groups']['Total']
     assert set(result['groups']) == {'Head', 'Shou', 'Elb', 'Wri', 'Hip', 'Knee', 'Ankl', 'Total'}
     # MOTA's ground-truth joints: every labelled one but those of the last frame (poseval's rule).
@@ -222,3 +222,11 @@ def test_a_tracker_chosen_on_the_command_line_keeps_its_cfg_options():
                                                                     flip_tolerant=True)
     assert infer.tracker_config(cfg, None, options) == cfg.to_dict()['tracker']
     assert infer.tracker_config(Config({}), None, {}) == dict(type='FlowPoseTracker')
+
+
+def test_tracking_metrics_are_written_as_strict_json():
+    """A joint without a figure is NaN in the result; the file holds null (NaN is not JSON)."""
+    strict = load_tool_module('eval_tracking').strict_json
+    value = {'groups': {'Head': {'mota': float('nan'), 'ap': 0.5}}, 'per_joint': [float('nan'), 1]}
+    assert strict(value) == {'groups': {'Head': {'mota': None, 'ap': 0.5}}, 'per_joint': [None, 1]}
+    json.dumps(strict(value), allow_nan=False)

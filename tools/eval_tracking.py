@@ -13,17 +13,19 @@ with no ground-truth or no predicted person as one miss and one false positive p
 (``--no-poseval-quirks``: every frame, real misses and false positives); lines say how many.
 Prints the table (mAP, MOTA, MOTP, precision, recall, IDF1, ID switches per joint group and in
 total, each the mean over the joints) and writes every figure, per joint too, as JSON (``--out``,
-default ``<pred>_metrics.json``). The rules: ``sbplugins/metrics/posetrack_eval.py``.
+default ``<pred>_metrics.json``). The rules: ``sbplugins/metrics/posetrack_eval.py``; the files: ``posetrack_files.py``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
+from sbcore.fileio import atomic_write_text  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -39,7 +41,7 @@ def main(argv=None) -> int:
     p.add_argument('--out', help='metrics JSON (default: next to --pred, *_metrics.json)')
     add_debug_argument(p)
     args = p.parse_args(argv)
-    from sbplugins.metrics.posetrack_eval import evaluate_files, format_table
+    from sbplugins.metrics.posetrack_files import evaluate_files, format_table
     result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr,
                             poseval_quirks=not args.no_poseval_quirks)
     print(f'{len(result["videos"])} video(s), PCKh@{args.pck_thr}, {len(result["per_joint"])} joints')
@@ -56,11 +58,18 @@ def main(argv=None) -> int:
     print(format_table(result))
     out = args.out or (os.path.join(args.pred, 'tracking_metrics.json') if os.path.isdir(args.pred)
                        else os.path.splitext(args.pred)[0] + '_metrics.json')
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=1)
+    atomic_write_text(out, json.dumps(strict_json(result), indent=1, allow_nan=False) + '\n')
     print(f'metrics written to {out}')
     return 0
 
+
+def strict_json(value):
+    """``value`` with NaN figures (a joint never annotated has none) as null: NaN is not JSON."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 if __name__ == '__main__':
     sys.exit(run_tool(main))
