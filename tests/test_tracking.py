@@ -14,7 +14,8 @@ import pytest
 
 from sbplugins.datasets.synthetic_video import SCENARIOS, ensure_clips, render_clip
 from sbplugins.detectors.box_file import BoxFileDetector
-from sbplugins.metrics.posetrack_eval import evaluate_files, evaluate_tracking
+from sbplugins.metrics.posetrack_eval import evaluate_tracking
+from sbplugins.metrics.posetrack_files import evaluate_files
 from sbplugins.registries import TRACKERS
 from sbplugins.tracking import FlowPoseTracker, IoUTracker, OKSTracker, build_tracker
 from sbplugins.tracking.flow import DenseFlow, warp_points
@@ -245,11 +246,16 @@ def test_evaluation_scores_truth_perfectly_and_counts_an_id_swap(clips):
     swap_at = 15
     swapped = [[as_prediction(p, (1 - p['track_id']) if t >= swap_at else p['track_id']) for p in f]
                for t, f in enumerate(gt_frames)]
-    result = evaluate_tracking([(gt_frames, swapped)])['groups']['Total']
+    result = evaluate_tracking([(gt_frames, swapped)])
+    total = result['groups']['Total']
     # Each joint of both people labelled at the swap (and earlier) switches once.
-    expected = sum(int(p['keypoints'][k, 2] > 0 and any(q['track_id'] == p['track_id'] and q['keypoints'][k, 2] > 0
-                                                        for f in gt_frames[:swap_at] for q in f))
-                   for p in gt_frames[swap_at] for k in range(17))
-    assert result['num_switches'] == expected > 0
-    assert result['ap'] == 1.0 and result['idf1'] < 1.0
-    assert result['mota'] == pytest.approx(1 - expected / result['num_objects'])
+    switched = np.array([sum(int(p['keypoints'][k, 2] > 0 and any(
+        q['track_id'] == p['track_id'] and q['keypoints'][k, 2] > 0 for f in gt_frames[:swap_at] for q in f))
+        for p in gt_frames[swap_at]) for k in range(17)])
+    assert total['num_switches'] == switched.sum() > 0
+    assert total['ap'] == 1.0 and total['idf1'] < 1.0
+    # MOTA per joint over the frames but the last (poseval's rule), then the mean over the joints.
+    objects = np.array([sum(int(p['keypoints'][k, 2] > 0) for f in gt_frames[:-1] for p in f)
+                        for k in range(17)])
+    assert [j['num_objects'] for j in result['per_joint']] == objects.tolist()
+    assert total['mota'] == pytest.approx(np.mean(1 - switched / objects))

@@ -15,8 +15,8 @@ import pytest
 
 from sbcore.errors import DataError
 from sbplugins.datasets.synthetic_video import ensure_clips
-from sbplugins.metrics.posetrack_eval import (evaluate_files, evaluate_tracking, inside_regions,
-                                              remove_ignored)
+from sbplugins.metrics.posetrack_eval import evaluate_tracking, inside_regions, remove_ignored
+from sbplugins.metrics.posetrack_files import evaluate_files
 from sbplugins.tracking.posetrack import read_posetrack18, tracked_frame, write_posetrack18
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,18 +73,20 @@ def test_joints_strictly_inside_a_region_are_removed_and_emptied_persons_dropped
 
 def test_evaluation_with_ignore_regions_on_the_hand_built_frame():
     gts, preds = hand_built_frame()
-    plain = evaluate_tracking([([gts], [preds])])
+    # One frame: scored for MOT too only without poseval's last-frame rule.
+    plain = evaluate_tracking([([gts], [preds])], poseval_quirks=False)
     total = plain['groups']['Total']
     # Without regions: B's 12 joints are missed, the ghost's 17 are false positives, of 46.
     assert (total['num_objects'], total['num_misses'], total['num_false_positives']) == (46, 12, 17)
-    assert total['mota'] == pytest.approx(1 - 29 / 46)
+    # MOTA per joint, then the mean: joints 0-11 1 - (1 miss + 1 FP) / 3, joints 12-16 1 - 1 / 2.
+    assert total['mota'] == pytest.approx((12 * (1 - 2 / 3) + 5 * (1 - 1 / 2)) / 17)
     # Per joint the ghost (0.95) ranks before A and C (0.8, both hits): AP 2/3 with 2 GT joints,
     # (2/3) x (2/3) where B is labelled too (joints 0-11), recall stopping at 2/3.
     assert total['ap'] == pytest.approx((12 * 4 / 9 + 5 * 2 / 3) / 17)
     assert plain['ignored'] == dict(gt_keypoints=0, pred_keypoints=0, gt_persons=0, pred_persons=0,
                                     frames_with_regions=0)
 
-    ignoring = evaluate_tracking([([gts], [preds], [REGIONS])])
+    ignoring = evaluate_tracking([([gts], [preds], [REGIONS])], poseval_quirks=False)
     total = ignoring['groups']['Total']
     assert (total['num_objects'], total['num_misses'], total['num_false_positives']) == (30, 0, 0)
     assert (total['mota'], total['ap']) == (1.0, 1.0)
@@ -173,13 +175,19 @@ def test_eval_on_a_clip_with_an_ignore_region_does_not_count_a_prediction_there(
 
     # Counted from the files: labelled joints per joint type, those strictly inside the pillar,
     # and the persons whose labelled joints all are.
+    # MOTA leaves the last frame out (poseval's rule); every frame has a person, so none is dropped.
+    last_id = raw['images'][-1]['id']
+    assert {a['image_id'] for a in raw['annotations']} == {im['id'] for im in raw['images']}
     kpts = [p['keypoints'] for im in raw['images'] for p in raw['annotations']
             if p['image_id'] == im['id']]
+    in_mot = np.array([p['image_id'] != last_id for im in raw['images'] for p in raw['annotations']
+                       if p['image_id'] == im['id']])
     kpts = np.array(kpts).reshape(-1, 17, 3)
     labelled = kpts[..., 2] > 0
     inside = labelled & (kpts[..., 0] > x0) & (kpts[..., 0] < x1) & (kpts[..., 1] > y0) & (kpts[..., 1] < y1)
     n_frames, n_gt, n_in = len(raw['images']), labelled.sum(0), inside.sum(0)
-    assert n_in.sum() > 0  # the walker does pass behind the pillar
+    n_gt_mot, n_in_mot = labelled[in_mot].sum(0), inside[in_mot].sum(0)
+    assert n_in.sum() > 0 and n_gt_mot.min() > 0  # the walker does pass behind the pillar
     emptied = int((labelled.any(1) & (inside.sum(1) == labelled.sum(1))).sum())
 
     no_regions = tmp_path / 'gt_no_regions.json'
@@ -187,8 +195,9 @@ def test_eval_on_a_clip_with_an_ignore_region_does_not_count_a_prediction_there(
         {k: v for k, v in im.items() if not k.startswith('ignore_regions')} for im in raw['images']])))
     before = evaluate_files(str(no_regions), str(pred))
     total = before['groups']['Total']
-    assert total['num_false_positives'] == 17 * n_frames and total['num_misses'] == 0
-    assert total['mota'] == pytest.approx(1 - 17 * n_frames / n_gt.sum())
+    assert total['num_false_positives'] == 17 * (n_frames - 1) and total['num_misses'] == 0
+    # Per joint one ghost false positive per MOT frame; Total: the mean over the joints.
+    assert total['mota'] == pytest.approx(np.mean(1 - (n_frames - 1) / n_gt_mot))
     # The ghost's joints (1.0) rank before every true one (0.9): AP = n / (n + frames) per joint.
     assert total['ap'] == pytest.approx(np.mean(n_gt / (n_gt + n_frames)))
 
@@ -203,6 +212,6 @@ def test_eval_on_a_clip_with_an_ignore_region_does_not_count_a_prediction_there(
     after = json.loads(metrics.read_text())
     total = after['groups']['Total']
     assert (total['num_false_positives'], total['num_misses']) == (0, 0)
-    assert total['num_objects'] == n_gt.sum() - n_in.sum()
+    assert total['num_objects'] == n_gt_mot.sum() - n_in_mot.sum()
     assert (total['mota'], total['ap']) == (1.0, 1.0)
     assert before['groups']['Total']['mota'] < 1.0 and before['groups']['Total']['ap'] < 1.0

@@ -86,11 +86,13 @@ def test_infer_track_video_gives_a_posetrack_json_that_eval_tracking_scores(chec
     proc = run_tool('eval_tracking.py', '--gt', clip['ann'], '--pred', out / f'{stem}.json',
                     '--out', metrics)
     assert '| MOTA |' in proc.stdout and '| ID switches |' in proc.stdout
-    result = json.loads(metrics.read_text())
+    result = json.loads(metrics.read_text(), parse_constant=lambda c: pytest.fail(f'{c}: not JSON'))
     total = result['groups']['Total']
     assert set(result['groups']) == {'Head', 'Shou', 'Elb', 'Wri', 'Hip', 'Knee', 'Ankl', 'Total'}
+    # MOTA's ground-truth joints: every labelled one but those of the last frame (poseval's rule).
     assert total['num_objects'] == sum(int(np.sum(np.asarray(a['keypoints'][2::3]) > 0))
-                                       for a in gt['annotations'])
+                                       for a in gt['annotations']
+                                       if a['image_id'] != gt['images'][-1]['id'])
     assert total['mota'] <= 1 and 0 <= total['idf1'] <= 1 and len(result['per_joint']) == 17
 
 
@@ -220,3 +222,11 @@ def test_a_tracker_chosen_on_the_command_line_keeps_its_cfg_options():
                                                                     flip_tolerant=True)
     assert infer.tracker_config(cfg, None, options) == cfg.to_dict()['tracker']
     assert infer.tracker_config(Config({}), None, {}) == dict(type='FlowPoseTracker')
+
+
+def test_tracking_metrics_are_written_as_strict_json():
+    """A joint without a figure is NaN in the result; the file holds null (NaN is not JSON)."""
+    strict = load_tool_module('eval_tracking').strict_json
+    value = {'groups': {'Head': {'mota': float('nan'), 'ap': 0.5}}, 'per_joint': [float('nan'), 1]}
+    assert strict(value) == {'groups': {'Head': {'mota': None, 'ap': 0.5}}, 'per_joint': [None, 1]}
+    json.dumps(strict(value), allow_nan=False)

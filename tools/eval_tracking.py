@@ -1,4 +1,4 @@
-"""Score tracked poses as PoseTrack does: per-joint mAP and MOTA, ID switches, IDF1.
+"""Score tracked poses as PoseTrack 2018 does (poseval): per-joint mAP, MOTA, MOTP, ID switches.
 
     python tools/eval_tracking.py --gt data/synthetic_video/annotations/val/ --pred infer_out/
     python tools/eval_tracking.py --gt GT.json --pred PRED.json --out metrics.json
@@ -6,22 +6,26 @@
 ``--gt`` and ``--pred`` are PoseTrack 2018 files, or folders of per-video files paired by file
 name. Predicted frames are matched to the ground truth by image id, or by frame order when the
 predictions have other ids (e.g. ``tools/infer.py --track`` on a video without ``--ann-file``).
-The ground truth's ignore regions (PoseTrack 2018 ``ignore_regions_x`` / ``ignore_regions_y``)
-are applied first, as poseval does: joints inside them are removed from predictions and ground
-truth, and persons left without joints are dropped; a line says how many.
-Prints the table (mAP, MOTA, IDF1, ID switches, precision, recall per joint group and in total)
-and writes every figure, per joint too, as JSON (``--out``, default ``<pred>_metrics.json``).
-See ``sbplugins/metrics/posetrack_eval.py`` for the exact rules.
+As poseval: ground-truth frames without persons are dropped with their predictions; the ground
+truth's ignore regions (``ignore_regions_x`` / ``ignore_regions_y``) remove the joints inside them
+from predictions and ground truth; MOTA leaves each video's last frame out and counts a frame left
+with no ground-truth or no predicted person as one miss and one false positive per joint
+(``--no-poseval-quirks``: every frame, real misses and false positives); lines say how many.
+Prints the table (mAP, MOTA, MOTP, precision, recall, IDF1, ID switches per joint group and in
+total, each the mean over the joints) and writes every figure, per joint too, as JSON (``--out``,
+default ``<pred>_metrics.json``). The rules: ``sbplugins/metrics/posetrack_eval.py``; the files: ``posetrack_files.py``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from sbcore.cli import add_debug_argument, run_tool  # noqa: E402
+from sbcore.fileio import atomic_write_text  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -30,12 +34,23 @@ def main(argv=None) -> int:
     p.add_argument('--pred', required=True, help='predictions: a PoseTrack 2018 file or folder')
     p.add_argument('--pck-thr', type=float, default=0.5,
                    help='a joint matches within this fraction of the head size (PCKh, 0.5)')
+    p.add_argument('--no-poseval-quirks', action='store_true',
+                   help="MOTA over every frame, a frame without ground-truth or predicted persons "
+                        "with its real misses and false positives (poseval: last frame of each "
+                        "video left out, such a frame one miss and one false positive per joint)")
     p.add_argument('--out', help='metrics JSON (default: next to --pred, *_metrics.json)')
     add_debug_argument(p)
     args = p.parse_args(argv)
-    from sbplugins.metrics.posetrack_eval import evaluate_files, format_table
-    result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr)
-    print(f'{len(result["videos"])} video(s), PCKh@{args.pck_thr}')
+    from sbplugins.metrics.posetrack_files import evaluate_files, format_table
+    result = evaluate_files(args.gt, args.pred, pck_thr=args.pck_thr,
+                            poseval_quirks=not args.no_poseval_quirks)
+    print(f'{len(result["videos"])} video(s), PCKh@{args.pck_thr}, {len(result["per_joint"])} joints')
+    fr = result['frames']
+    print(f'{fr["scored"]} frame(s) scored; {fr["dropped_no_gt"]} without ground-truth persons '
+          f'dropped ({fr["dropped_predictions"]} predicted persons in them); MOTA: '
+          + (f'{fr["mot_left_out"]} last frame(s) left out, {fr["placeholder"]} frame(s) with no '
+             f'ground truth or no prediction counted as one miss and one false positive per joint'
+             if result['poseval_quirks'] else 'every frame scored (--no-poseval-quirks)'))
     ign = result['ignored']
     print(f'ignore regions in {ign["frames_with_regions"]} frame(s): ignored '
           f'{ign["pred_keypoints"]} predicted keypoints ({ign["pred_persons"]} persons dropped '
@@ -43,11 +58,18 @@ def main(argv=None) -> int:
     print(format_table(result))
     out = args.out or (os.path.join(args.pred, 'tracking_metrics.json') if os.path.isdir(args.pred)
                        else os.path.splitext(args.pred)[0] + '_metrics.json')
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=1)
+    atomic_write_text(out, json.dumps(strict_json(result), indent=1, allow_nan=False) + '\n')
     print(f'metrics written to {out}')
     return 0
 
+
+def strict_json(value):
+    """``value`` with NaN figures (a joint never annotated has none) as null: NaN is not JSON."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 if __name__ == '__main__':
     sys.exit(run_tool(main))

@@ -181,7 +181,7 @@ def run_tracking(model, tracker, source, out_dir: Path, args, ann_file=None) -> 
     Returns (frames, seconds spent on them)."""
     from sbcore.progress import ProgressBar
     from sbplugins.apis import inference_topdown
-    from sbplugins.tracking.posetrack import tracked_frame, write_posetrack18
+    from sbplugins.tracking.posetrack import person_category, tracked_frame, write_posetrack18
     from sbplugins.video_io import VideoSink
     from sbplugins.visualization import draw_poses
     ids = frame_image_ids(ann_file)
@@ -220,7 +220,8 @@ def run_tracking(model, tracker, source, out_dir: Path, args, ann_file=None) -> 
             bar.update()
     seconds = time.perf_counter() - start
     out = out_dir / f'{source.name}.json'
-    write_posetrack18(str(out), frames, joint_thr=tracker.joint_thr)
+    write_posetrack18(str(out), frames, joint_thr=tracker.joint_thr,  # the model's joint names
+                      categories=[person_category(model.dataset_meta.get('keypoint_names'))])
     tracks = {p['track_id'] for f in frames for p in f['persons']}
     print(f'{len(frames)} frames ({skipped} skipped), {len(tracks)} tracks, '
           f'{len(frames) / max(seconds, 1e-9):.2f} frames/s -> {out}, {sink.path}')

@@ -1,39 +1,73 @@
-"""PoseTrack-style evaluation of tracked poses: per-joint mAP and MOTA, ID switches, IDF1.
+"""PoseTrack 2018 evaluation of tracked poses: per-joint mAP, MOTA, MOTP, precision, recall, ID
+switches (and IDF1), restated from the official evaluation (poseval), rule by rule, in the order it
+applies them; each rule is restated once more where it is coded. Reading PoseTrack 2018 files into
+the frames evaluated here, and the table, is ``posetrack_files.py``.
 
-Restated from the PoseTrack evaluation (poseval):
-
-- a predicted joint matches a ground-truth joint when their distance is at most ``pck_thr`` (0.5)
-  times the person's head size, 0.6 x the diagonal of its ``bbox_head`` (PCKh); without a head
-  box, ``head_size_from_bbox`` x the diagonal of its ``bbox``;
-- per frame, predicted and ground-truth persons are paired by the Hungarian method on the share of
-  the ground truth's labelled joints that match (PCKh);
-- mAP: per joint, the predicted joints ranked by score, true positive when paired and matching,
-  average precision over all frames (all-point interpolation), then the mean over joints;
-- MOTA per joint with ``motmetrics`` (the library poseval is built on): per video and frame the
-  ground-truth tracks with the joint labelled, the predicted tracks with the joint predicted
-  (score > 0), distances where within the PCKh threshold; MOTA = 1 - (misses + false positives +
-  ID switches) / ground-truth joints, summed over videos; "Total" sums over joints. IDF1 likewise
-  from ``motmetrics``' identity counts.
-
-Ground-truth joints count when labelled (v > 0).
-
-Ignore regions (PoseTrack 2018: per ground-truth frame, polygons around people left unannotated),
-as poseval applies them before any matching, to predictions and ground truth alike: a joint
-strictly inside any of the frame's polygons is removed (a joint on an edge stays), and a person
-left without joints is dropped. A prediction there is then neither a false positive nor a hit,
-and an unannotated person's ground truth there is not a miss.
+1. **Joints.** A joint is annotated (ground truth) or predicted when its triple is not (0, 0, 0):
+   poseval's PoseTrack 2018 reader skips only joints written x = y = v = 0, so one with v = 0 and
+   real coordinates counts, and the visibility (or a prediction's third value) is not read
+   otherwise. A predicted joint's score is the annotation's ``scores`` entry (-9999 when the file
+   gives none); no score threshold applies. Files naming the PoseTrack 2018 landmarks are scored on
+   poseval's 15 (the ears, never labelled in PoseTrack, are left out); other layouts on every joint.
+2. **Frames.** Ground-truth frames without any person are dropped, with their predictions, before
+   anything else; ``is_labeled`` is not read.
+3. **Ignore regions** (per ground-truth frame, polygons around people left unannotated), applied to
+   predictions and ground truth alike: a joint strictly inside any polygon is removed (one on an edge
+   stays), and in such a frame a person left without joints is dropped.
+4. **Matching.** A predicted joint matches a ground-truth one within ``pck_thr`` (0.5) x the
+   person's head size, 0.6 x the diagonal of its ``bbox_head`` (PCKh; without a head box, which
+   poseval refuses, ``head_size_from_bbox`` x the diagonal of its ``bbox``). Per frame each
+   prediction keeps the ground-truth person with the largest share of its annotated joints matched,
+   and each ground-truth person then takes the best of the predictions that kept it.
+5. **mAP**: per joint, the predicted joints of all frames ranked by score, a hit when its person is
+   paired and the joint matches; average precision with all-point interpolation over the
+   annotated joints; 0 for a joint never predicted.
+6. **MOTA** per joint with ``motmetrics`` (the library poseval is built on), an accumulator per video
+   and joint: per frame the ground-truth tracks with the joint annotated, the predicted tracks with
+   it predicted, the distances where they match; MOTA = 1 - (misses + false positives + ID
+   switches) / annotated joints, MOTP = 1 - mean normalised distance of the matches, precision and
+   recall over the matches. Two of poseval's rules are kept by default (``poseval_quirks``): the last
+   scored frame of each video is left out of these (not of mAP), and a frame left with no
+   ground-truth person or no predicted one counts, per joint, one miss and one false positive
+   whatever it holds.
+7. **Groups and Total**: each figure of a joint group is the mean of its joints' figures, the Total
+   the mean over all scored joints (those with a figure); counts are summed.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-# Joint groups of the COCO / PoseTrack 2018 layout (17 joints), as in poseval's table.
-JOINT_GROUPS = (('Head', (0, 1, 2, 3, 4)), ('Shou', (5, 6)), ('Elb', (7, 8)), ('Wri', (9, 10)),
-                ('Hip', (11, 12)), ('Knee', (13, 14)), ('Ankl', (15, 16)))
+# poseval's 15 landmarks (its names for the PoseTrack 2018 keypoints; poseval calls head_bottom
+# "neck"): a file naming them is scored on these only, the other names (the ears) are left out.
+POSEVAL_LANDMARKS = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle',
+                     'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow',
+                     'left_wrist', 'head_bottom', 'nose', 'head_top')
+# Joint groups of poseval's table by joint name; the head group also takes COCO's face joints.
+JOINT_GROUPS = (
+    ('Head', ('nose', 'head_bottom', 'head_top', 'left_eye', 'right_eye', 'left_ear', 'right_ear')),
+    ('Shou', ('left_shoulder', 'right_shoulder')), ('Elb', ('left_elbow', 'right_elbow')),
+    ('Wri', ('left_wrist', 'right_wrist')), ('Hip', ('left_hip', 'right_hip')),
+    ('Knee', ('left_knee', 'right_knee')), ('Ankl', ('left_ankle', 'right_ankle')))
+MIN_SCORE = -9999.0  # poseval's score of a predicted joint given without one
+PLACEHOLDER_ID = -1  # track id of poseval's one-miss-one-false-positive stand-in (rule 6)
 _MOT_COUNTS = ('num_objects', 'num_misses', 'num_false_positives', 'num_switches', 'num_matches',
-               'idtp', 'idfp', 'idfn')
+               'num_detections', 'idtp', 'idfp', 'idfn')
+
+
+def annotated(keypoints: np.ndarray) -> np.ndarray:
+    """(..., K) bool: the joints of (..., K, 3) keypoints that are there. Rule 1: poseval's
+    PoseTrack 2018 reader skips a joint only when x, y and v (or score) are all 0."""
+    return np.any(np.asarray(keypoints, np.float64) != 0, axis=-1)
+
+
+def scored_joints(keypoint_names: Sequence[str]) -> List[int]:
+    """Indices of the joints scored (rule 1): poseval's 15 landmarks where the names hold them all
+    (the PoseTrack 2018 layout), else every joint."""
+    if set(POSEVAL_LANDMARKS) <= set(keypoint_names):
+        return [k for k, name in enumerate(keypoint_names) if name in POSEVAL_LANDMARKS]
+    return list(range(len(keypoint_names)))
 
 
 def inside_regions(points: np.ndarray, regions: Sequence[np.ndarray]) -> np.ndarray:
@@ -56,11 +90,9 @@ def inside_regions(points: np.ndarray, regions: Sequence[np.ndarray]) -> np.ndar
 
 def remove_ignored(persons: Sequence[dict], regions: Sequence[np.ndarray]
                    ) -> Tuple[List[dict], int, int]:
-    """poseval's ignore-region rule on one frame's persons (ground truth or predictions alike).
-
-    A person's joints are those with a third value > 0 (labelled / predicted); those inside a
-    region become (0, 0, 0), i.e. absent, and a person left without joints is dropped. The input
-    is not changed.
+    """Rule 3 on one frame's persons (ground truth or predictions alike): joints (``annotated``)
+    inside a region become (0, 0, 0), and a person left without joints (or with none to start with,
+    as poseval drops those too in a frame with regions) is dropped. The input is not changed.
 
     Returns:
         the persons kept, the number of joints removed, the number of persons dropped.
@@ -70,32 +102,33 @@ def remove_ignored(persons: Sequence[dict], regions: Sequence[np.ndarray]
     kept, removed, dropped = [], 0, 0
     for person in persons:
         kpts = np.asarray(person['keypoints'], np.float64)
-        present = kpts[:, 2] > 0
+        present = annotated(kpts)
         ignored = present & inside_regions(kpts[:, :2], regions)
-        if not ignored.any():
-            kept.append(person)
-            continue
         removed += int(ignored.sum())
         if ignored.sum() == present.sum():
             dropped += 1
-            continue
-        kpts = kpts.copy()
-        kpts[ignored] = 0.0
-        kept.append(dict(person, keypoints=kpts))
+        elif not ignored.any():
+            kept.append(person)
+        else:
+            kpts = kpts.copy()
+            kpts[ignored] = 0.0
+            kept.append(dict(person, keypoints=kpts))
     return kept, removed, dropped
 
 
 def head_sizes(gt: Sequence[dict], head_size_from_bbox: float = 0.11) -> np.ndarray:
-    """(G,) PCKh head sizes of the ground-truth persons."""
+    """(G,) PCKh head sizes of the ground-truth persons (rule 4): 0.6 x the diagonal of
+    ``bbox_head`` (a degenerate head box gives 0: its joints never match, as in poseval); without
+    one, ``head_size_from_bbox`` x the diagonal of ``bbox``."""
     sizes = []
     for person in gt:
         head = person.get('bbox_head')
-        if head is not None and float(head[2]) > 0 and float(head[3]) > 0:
+        if head is not None:
             sizes.append(0.6 * float(np.hypot(head[2], head[3])))
         else:
             box = person.get('bbox', [0, 0, 0, 0])
             sizes.append(head_size_from_bbox * float(np.hypot(box[2], box[3])))
-    return np.maximum(np.asarray(sizes, np.float64), 1e-6)
+    return np.asarray(sizes, np.float64)
 
 
 def frame_distances(gt: Sequence[dict], pred: Sequence[dict], head_size_from_bbox: float = 0.11
@@ -103,27 +136,34 @@ def frame_distances(gt: Sequence[dict], pred: Sequence[dict], head_size_from_bbo
     """Normalised joint distances of one frame.
 
     Returns:
-        dist (G, P, K) distance / head size (inf where the GT joint is unlabelled or the joint is
-        not predicted), gt_labelled (G, K) bool, pred_present (P, K) bool.
+        dist (G, P, K) distance / head size (inf where either joint is absent or the head size is
+        0), gt_annotated (G, K) bool, pred_present (P, K) bool (``annotated``).
     """
-    g_k = np.stack([p['keypoints'] for p in gt]) if gt else np.zeros((0, 17, 3))
-    p_k = np.stack([p['keypoints'] for p in pred]) if pred else np.zeros((0, g_k.shape[1], 3))
-    labelled = g_k[..., 2] > 0
-    present = p_k[..., 2] > 0
+    num_kpt = len((list(gt) or list(pred))[0]['keypoints']) if (len(gt) or len(pred)) else 17
+    g_k = np.stack([p['keypoints'] for p in gt]) if len(gt) else np.zeros((0, num_kpt, 3))
+    p_k = np.stack([p['keypoints'] for p in pred]) if len(pred) else np.zeros((0, num_kpt, 3))
+    labelled, present = annotated(g_k), annotated(p_k)
     d = np.linalg.norm(g_k[:, None, :, :2] - p_k[None, :, :, :2], axis=-1)
-    d = d / head_sizes(gt, head_size_from_bbox)[:, None, None] if gt else d
-    d = np.where(labelled[:, None] & present[None], d, np.inf)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        d = d / head_sizes(gt, head_size_from_bbox)[:, None, None]
+    d = np.where(labelled[:, None] & present[None] & np.isfinite(d), d, np.inf)
     return d, labelled, present
 
 
-def _pair_persons(dist: np.ndarray, labelled: np.ndarray, pck_thr: float) -> Dict[int, int]:
-    """pred index -> GT index, Hungarian on the PCKh share of each GT's labelled joints."""
-    from scipy.optimize import linear_sum_assignment
+def pair_persons(dist: np.ndarray, labelled: np.ndarray, pck_thr: float) -> Dict[int, int]:
+    """pred index -> GT index (rule 4). share[g, p]: the fraction of GT g's annotated joints that
+    prediction p matches. As poseval: each prediction keeps only its best GT (the first on a tie),
+    then each GT takes the best of the predictions that kept it (the first on a tie); a zero share
+    pairs nothing. (Not an optimal assignment: a prediction that loses its best GT stays unpaired.)"""
     if dist.shape[0] == 0 or dist.shape[1] == 0:
         return {}
     share = (dist <= pck_thr).sum(-1) / np.maximum(labelled.sum(-1), 1)[:, None]  # (G, P)
-    rows, cols = linear_sum_assignment(-share)
-    return {int(c): int(r) for r, c in zip(rows, cols) if share[r, c] > 0}
+    preds = np.arange(share.shape[1])
+    kept = np.zeros_like(share)
+    best_gt = share.argmax(0)
+    kept[best_gt, preds] = share[best_gt, preds]
+    best_pred = kept.argmax(1)
+    return {int(best_pred[g]): g for g in range(share.shape[0]) if kept[g, best_pred[g]] > 0}
 
 
 def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
@@ -135,32 +175,75 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(((r[idx + 1] - r[idx]) * p[idx + 1]).sum())
 
 
+def _select(persons: Sequence[dict], joints: Optional[np.ndarray]) -> List[dict]:
+    """The persons with only the scored joints (rule 1); ``scores`` follow their joints."""
+    if joints is None:
+        return list(persons)
+    out = []
+    for p in persons:
+        q = dict(p, keypoints=np.asarray(p['keypoints'], np.float64)[joints])
+        if p.get('scores') is not None and len(p['scores']):
+            q['scores'] = np.asarray(p['scores'], np.float64)[joints]
+        out.append(q)
+    return out
+
+
+def _joint_scores(person: dict) -> np.ndarray:
+    """(K,) a prediction's joint scores: its ``scores`` (the PoseTrack field poseval reads), else,
+    for predictions built in memory, the keypoints' third value."""
+    scores = person.get('scores')
+    if scores is not None and len(scores):
+        return np.asarray(scores, np.float64)
+    return np.asarray(person['keypoints'], np.float64)[:, 2]
+
+
+def _keypoint_names(num_kpt: int, keypoint_names: Optional[Sequence[str]]) -> List[str]:
+    if keypoint_names is not None:
+        if len(keypoint_names) != num_kpt:
+            raise ValueError(f'evaluate_tracking: {len(keypoint_names)} keypoint names for '
+                             f'{num_kpt} keypoints')
+        return list(keypoint_names)
+    if num_kpt == 17:
+        from sbplugins.datasets.synthetic_people import KEYPOINT_NAMES  # COCO's
+        return list(KEYPOINT_NAMES)
+    return [f'joint_{k}' for k in range(num_kpt)]
+
+
 def evaluate_tracking(videos: Sequence[tuple], pck_thr: float = 0.5,
-                      head_size_from_bbox: float = 0.11) -> dict:
-    """Scores of tracked poses against ground truth.
+                      head_size_from_bbox: float = 0.11,
+                      keypoint_names: Optional[Sequence[str]] = None,
+                      poseval_quirks: bool = True) -> dict:
+    """Scores of tracked poses against ground truth (the rules: the module docstring).
 
     Args:
         videos: per video, (gt_frames, pred_frames) or (gt_frames, pred_frames, regions):
             equally long lists of frames, each a list of persons with ``track_id`` and
-            ``keypoints`` (K, 3) (GT: x, y, visibility; predictions: x, y, score with 0 = not
-            predicted); GT persons may carry ``bbox_head`` / ``bbox``. ``regions``: per frame,
-            the ground truth's ignore regions, a list of (N, 2) polygons (``remove_ignored``).
+            ``keypoints`` (K, 3) (GT: x, y, visibility; predictions: x, y and a third value,
+            (0, 0, 0) = not predicted); predictions may carry ``scores`` (K,) (else the third
+            value is the score), GT persons ``bbox_head`` / ``bbox``. ``regions``: per frame, the
+            ground truth's ignore regions, a list of (N, 2) polygons (``remove_ignored``).
+        keypoint_names: the K names (default: COCO's for K = 17); they pick the joints scored
+            (``scored_joints``) and the groups.
+        poseval_quirks: keep poseval's two MOT rules (rule 6): last frame of each video left out,
+            a frame without GT or predicted persons counted one miss and one false positive per
+            joint. False: every frame, and such frames' real misses and false positives.
 
     Returns:
-        ``per_joint``: per joint ``ap``, ``mota`` and the counts; ``groups``: per joint group and
-        ``Total``: ``ap``, ``mota``, ``idf1``, ``precision``, ``recall``, ``num_switches``...;
-        ``ignored``: what the ignore regions removed (``gt_keypoints``, ``pred_keypoints``,
-        ``gt_persons``, ``pred_persons``, ``frames_with_regions``).
+        ``per_joint``: per scored joint ``name``, ``index``, ``ap``, ``mota``, ``motp``... and the
+        counts; ``groups``: per joint group and ``Total`` the means of those and the summed counts;
+        ``ignored``: what the ignore regions removed; ``frames``: ``scored``, ``dropped_no_gt``
+        (rule 2; ``dropped_predictions``: their predicted persons), ``mot_left_out``,
+        ``placeholder`` (rule 6).
     """
     import motmetrics as mm
-    num_kpt = None
+    names = joints = None
     scores: List[List[float]] = []
     hits: List[List[bool]] = []
-    num_gt = None
-    counts = None
+    num_gt = counts = sum_d = None
     metrics_host = mm.metrics.create()
     ignored = dict(gt_keypoints=0, pred_keypoints=0, gt_persons=0, pred_persons=0,
                    frames_with_regions=0)
+    frames = dict(scored=0, dropped_no_gt=0, dropped_predictions=0, mot_left_out=0, placeholder=0)
     for video in videos:
         gt_frames, pred_frames = video[0], video[1]
         regions = video[2] if len(video) > 2 else [[] for _ in gt_frames]
@@ -168,154 +251,118 @@ def evaluate_tracking(videos: Sequence[tuple], pck_thr: float = 0.5,
             raise ValueError(f'evaluate_tracking: {len(gt_frames)} ground-truth frames, '
                              f'{len(pred_frames)} predicted frames, {len(regions)} frames of '
                              f'ignore regions')
-        accs = None
-        for gt, pred, frame_regions in zip(gt_frames, pred_frames, regions):
-            if len(frame_regions):
+        # Rule 2: ground-truth frames without persons go, with their predictions.
+        kept = [t for t, gt in enumerate(gt_frames) if len(gt)]
+        frames['dropped_no_gt'] += len(gt_frames) - len(kept)
+        frames['dropped_predictions'] += sum(len(pred_frames[t]) for t in range(len(gt_frames))
+                                             if not len(gt_frames[t]))
+        if not kept:
+            continue
+        if names is None:
+            names = _keypoint_names(len(gt_frames[kept[0]][0]['keypoints']), keypoint_names)
+            scored = scored_joints(names)
+            joints = None if len(scored) == len(names) else np.asarray(scored)
+            names = [names[k] for k in scored]
+            scores, hits = [[] for _ in names], [[] for _ in names]
+            num_gt = np.zeros(len(names), np.int64)
+            counts = {k: np.zeros(len(names), np.int64) for k in _MOT_COUNTS}
+            sum_d = np.zeros(len(names))
+        accs = [mm.MOTAccumulator(auto_id=True) for _ in names]
+        for t in kept:
+            gt, pred = _select(gt_frames[t], joints), _select(pred_frames[t], joints)
+            if len(regions[t]):
                 ignored['frames_with_regions'] += 1
-                gt, n_kpt, n_person = remove_ignored(gt, frame_regions)
+                gt, n_kpt, n_person = remove_ignored(gt, regions[t])
                 ignored['gt_keypoints'] += n_kpt
                 ignored['gt_persons'] += n_person
-                pred, n_kpt, n_person = remove_ignored(pred, frame_regions)
+                pred, n_kpt, n_person = remove_ignored(pred, regions[t])
                 ignored['pred_keypoints'] += n_kpt
                 ignored['pred_persons'] += n_person
+            frames['scored'] += 1
             dist, labelled, present = frame_distances(gt, pred, head_size_from_bbox)
-            if num_kpt is None:
-                num_kpt = dist.shape[2] if dist.ndim == 3 else 17
-                scores = [[] for _ in range(num_kpt)]
-                hits = [[] for _ in range(num_kpt)]
-                num_gt = np.zeros(num_kpt, np.int64)
-                counts = {k: np.zeros(num_kpt, np.int64) for k in _MOT_COUNTS}
-            if accs is None:
-                accs = [mm.MOTAccumulator(auto_id=True) for _ in range(num_kpt)]
-            pairs = _pair_persons(dist, labelled, pck_thr)
             num_gt += labelled.sum(0)
+            # Rule 5: every predicted joint is ranked; a hit where its person is paired and it matches.
+            pairs = pair_persons(dist, labelled, pck_thr)
             for p, person in enumerate(pred):
-                g = pairs.get(p)
+                g, s = pairs.get(p), _joint_scores(person)
                 for k in np.flatnonzero(present[p]):
-                    scores[k].append(float(person['keypoints'][k, 2]))
+                    scores[k].append(float(s[k]))
                     hits[k].append(g is not None and bool(dist[g, p, k] <= pck_thr))
-            for k in range(num_kpt):
+            # Rule 6, with poseval's quirks: the last frame is left out, an empty side is a stand-in.
+            if poseval_quirks and t == kept[-1]:
+                frames['mot_left_out'] += 1
+                continue
+            if poseval_quirks and not (gt and pred):
+                frames['placeholder'] += 1
+                for acc in accs:
+                    acc.update([PLACEHOLDER_ID], [PLACEHOLDER_ID], [[np.nan]])
+                continue
+            for k, acc in enumerate(accs):
                 g_idx, p_idx = np.flatnonzero(labelled[:, k]), np.flatnonzero(present[:, k])
                 d = dist[np.ix_(g_idx, p_idx, [k])][..., 0] if len(g_idx) and len(p_idx) \
                     else np.zeros((len(g_idx), len(p_idx)))
-                d = np.where(d <= pck_thr, d, np.nan)
-                accs[k].update([int(gt[i]['track_id']) for i in g_idx],
-                               [int(pred[i]['track_id']) for i in p_idx], d)
-        if accs is None:
-            continue
-        summary = metrics_host.compute_many(accs, metrics=list(_MOT_COUNTS),
-                                            names=[str(k) for k in range(num_kpt)])
+                acc.update([int(gt[i]['track_id']) for i in g_idx],
+                           [int(pred[i]['track_id']) for i in p_idx],
+                           np.where(d <= pck_thr, d, np.nan))
+        summary = metrics_host.compute_many(accs, metrics=list(_MOT_COUNTS) + ['motp'],
+                                            names=[str(k) for k in range(len(names))])
         for key in _MOT_COUNTS:
             counts[key] += summary[key].to_numpy().astype(np.int64)
-    if num_kpt is None:
-        raise ValueError('evaluate_tracking: no frames to evaluate')
-    per_joint = []
-    for k in range(num_kpt):
-        order = np.argsort(-np.asarray(scores[k]), kind='stable')
-        tp = np.asarray(hits[k], bool)[order]
-        ctp, cfp = np.cumsum(tp), np.cumsum(~tp)
-        recall = ctp / max(int(num_gt[k]), 1)
-        precision = ctp / np.maximum(ctp + cfp, 1)
-        ap = voc_ap(recall, precision) if num_gt[k] > 0 else float('nan')
-        per_joint.append(dict(ap=ap, num_gt=int(num_gt[k]),
-                              **{key: int(counts[key][k]) for key in _MOT_COUNTS}))
+        # motp = mean distance of the matches (the MATCH and SWITCH events)
+        sum_d += np.nan_to_num(summary['motp'].to_numpy(np.float64) * summary['num_detections'].to_numpy())
+    if names is None:
+        raise ValueError('evaluate_tracking: no frame with ground-truth persons to evaluate')
+    per_joint = [dict(name=name, index=int(joints[k]) if joints is not None else k,
+                      ap=_average_precision(scores[k], hits[k], int(num_gt[k])),
+                      num_gt=int(num_gt[k]), sum_d=float(sum_d[k]),
+                      **{key: int(counts[key][k]) for key in _MOT_COUNTS})
+                 for k, name in enumerate(names)]
+    for joint in per_joint:
+        joint.update(_rates(joint))
     groups = {}
-    if num_kpt == len(per_joint) == 17:  # the COCO / PoseTrack 2018 layout
-        for name, joints in JOINT_GROUPS:
-            groups[name] = _summarise([per_joint[k] for k in joints])
-    groups['Total'] = _summarise(per_joint)
-    return dict(per_joint=per_joint, groups=groups, pck_thr=pck_thr, ignored=ignored)
+    for group, members in JOINT_GROUPS:
+        chosen = [j for j in per_joint if j['name'] in members]
+        if chosen:
+            groups[group] = _summarise(chosen, np.mean)  # poseval: a joint without a figure makes the group's nan
+    groups['Total'] = _summarise(per_joint, _mean_of_figures)
+    return dict(per_joint=per_joint, groups=groups, pck_thr=pck_thr, ignored=ignored,
+                frames=frames, poseval_quirks=poseval_quirks)
 
 
-def _summarise(joints: Sequence[dict]) -> dict:
-    c = {key: sum(j[key] for j in joints) for key in _MOT_COUNTS}
-    n = max(c['num_objects'], 1)
-    aps = [j['ap'] for j in joints if j['num_gt'] > 0]
-    found = c['num_matches'] + c['num_switches']  # motmetrics counts switches apart from matches
-    return dict(
-        ap=float(np.mean(aps)) if aps else float('nan'),
-        mota=1.0 - (c['num_misses'] + c['num_false_positives'] + c['num_switches']) / n,
-        idf1=2 * c['idtp'] / max(2 * c['idtp'] + c['idfp'] + c['idfn'], 1),
-        precision=found / max(found + c['num_false_positives'], 1),
-        recall=found / n, **c)
+def _average_precision(scores: Sequence[float], hits: Sequence[bool], num_gt: int) -> float:
+    """Rule 5 for one joint: 0 when never predicted, nan when predicted but never annotated."""
+    if not len(scores):
+        return 0.0
+    if num_gt == 0:
+        return float('nan')
+    order = np.asarray(scores, np.float64).argsort()[::-1]  # poseval's ranking, ties included
+    tp = np.asarray(hits, bool)[order]
+    ctp = np.cumsum(tp)
+    return voc_ap(ctp / num_gt, ctp / np.arange(1, len(tp) + 1))
 
 
-def _json_files(path: str) -> List[str]:
-    import glob
-    import os
-    from sbcore.errors import MissingFileError
-    if os.path.isdir(path):
-        files = sorted(glob.glob(os.path.join(path, '*.json')))
-        if not files:
-            raise MissingFileError(f'{path}: no *.json PoseTrack files in this folder')
-        return files
-    if not os.path.isfile(path):
-        raise MissingFileError(f'{path}: no such PoseTrack file or folder')
-    return [path]
+def _rates(c: dict) -> dict:
+    """A joint's figures from its counts (rule 6): nan where the denominator is 0, MOTP 0 then."""
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else float('nan')
+    det = c['num_detections']  # matches + switches
+    return dict(mota=1.0 - ratio(c['num_misses'] + c['num_false_positives'] + c['num_switches'],
+                                 c['num_objects']),
+                motp=1.0 - c['sum_d'] / det if det else 0.0,
+                precision=ratio(det, det + c['num_false_positives']),
+                recall=ratio(det, c['num_objects']),
+                idf1=ratio(2 * c['idtp'], 2 * c['idtp'] + c['idfp'] + c['idfn']))
 
 
-def pair_videos(gt_path: str, pred_path: str) -> List[Tuple[str, str]]:
-    """(gt file, prediction file) per video. Files or folders of per-video files; in folders,
-    videos are paired by file name; a single file on each side is paired as is. Ground-truth
-    videos without predictions are an error (they would silently raise the score)."""
-    import os
-    from sbcore.errors import DataError
-    gts, preds = _json_files(gt_path), _json_files(pred_path)
-    if len(gts) == 1 and len(preds) == 1:
-        return [(gts[0], preds[0])]
-    by_name = {os.path.basename(p): p for p in preds}
-    missing = [os.path.basename(g) for g in gts if os.path.basename(g) not in by_name]
-    if missing:
-        raise DataError(f'predictions {pred_path}: no file for ground-truth video(s) {missing[:5]}'
-                        f'{" ..." if len(missing) > 5 else ""} (files are paired by name)')
-    return [(g, by_name[os.path.basename(g)]) for g in gts]
+def _mean_of_figures(values: Sequence[float]) -> float:
+    """poseval's Total: the mean over the joints that have the figure."""
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.mean(values)) if values else float('nan')
 
 
-def aligned_frames(gt_file: str, pred_file: str
-                   ) -> Tuple[List[List[dict]], List[List[dict]], List[List[np.ndarray]]]:
-    """The labelled ground-truth frames of a video, the predicted frames matched to them (by
-    image id when the predictions use the ground truth's ids, else by frame order) and the
-    ground-truth frames' ignore regions (poseval takes them from the ground truth only)."""
-    from sbcore.errors import DataError
-    from sbplugins.tracking.posetrack import read_posetrack18
-    gt, pred = read_posetrack18(gt_file), read_posetrack18(pred_file)
-    gt_ids = [im['id'] for im in gt['images']]
-    pred_ids = [im['id'] for im in pred['images']]
-    if set(pred_ids) <= set(gt_ids):
-        mapping = {i: i for i in gt_ids}
-    elif len(pred_ids) == len(gt_ids):
-        mapping = dict(zip(gt_ids, pred_ids))
-    else:
-        raise DataError(f'{pred_file}: its {len(pred_ids)} frames match neither the image ids nor '
-                        f'the frame count ({len(gt_ids)}) of {gt_file}')
-    gt_frames, pred_frames, regions = [], [], []
-    for im in gt['images']:
-        if not im.get('is_labeled', True):
-            continue
-        gt_frames.append(gt['persons'][im['id']])
-        pred_frames.append(pred['persons'].get(mapping[im['id']], []))
-        regions.append(im['ignore_regions'])
-    return gt_frames, pred_frames, regions
-
-
-def evaluate_files(gt_path: str, pred_path: str, pck_thr: float = 0.5) -> dict:
-    """``evaluate_tracking`` over PoseTrack 2018 files or folders (see ``pair_videos``)."""
-    pairs = pair_videos(gt_path, pred_path)
-    result = evaluate_tracking([aligned_frames(g, p) for g, p in pairs], pck_thr=pck_thr)
-    result['videos'] = [dict(gt=g, pred=p) for g, p in pairs]
-    return result
-
-
-def format_table(result: dict) -> str:
-    """poseval's table: mAP and MOTA per joint group, then IDF1, ID switches, precision, recall."""
-    names = list(result['groups'])
-    head = '| metric | ' + ' | '.join(names) + ' |'
-    rule = '|---' * (len(names) + 1) + '|'
-    rows = [head, rule]
-    for key, label, scale in (('ap', 'mAP', 100), ('mota', 'MOTA', 100), ('idf1', 'IDF1', 100),
-                              ('num_switches', 'ID switches', None), ('precision', 'Prec', 100),
-                              ('recall', 'Rec', 100)):
-        cells = [(f'{result["groups"][n][key] * scale:.1f}' if scale else str(result['groups'][n][key]))
-                 for n in names]
-        rows.append(f'| {label} | ' + ' | '.join(cells) + ' |')
-    return '\n'.join(rows)
+def _summarise(joints: Sequence[dict], mean) -> dict:
+    """Rule 7: each figure the mean of the joints' figures, counts summed."""
+    out = {key: sum(j[key] for j in joints) for key in _MOT_COUNTS + ('num_gt',)}
+    for key in ('ap', 'mota', 'motp', 'precision', 'recall', 'idf1'):
+        out[key] = float(mean([j[key] for j in joints]))
+    return out

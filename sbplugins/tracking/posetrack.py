@@ -7,10 +7,13 @@
      "categories": [{"id": 1, "name": "person", "keypoints": [...], "skeleton": [...]}]}
 
 Ground truth carries a visibility (0/1/2) as third value; predictions carry the joint score there
-and in ``scores``. A ground-truth frame may name ignore regions: polygons, region r having the
-vertices ``(ignore_regions_x[r][i], ignore_regions_y[r][i])``, around people left unannotated;
-the evaluation drops what falls inside them (``sbplugins.metrics.posetrack_eval``). ``read_posetrack18`` checks the fields and returns the frames in order;
-``write_posetrack18`` writes tracked poses.
+and in ``scores`` (the one the evaluation reads, as poseval). A joint written (0, 0, 0) is absent;
+any other triple, v = 0 at real coordinates included, is a joint (poseval's reading). A
+ground-truth frame may name ignore regions: polygons, region r having the vertices
+``(ignore_regions_x[r][i], ignore_regions_y[r][i])``, around people left unannotated; the
+evaluation drops what falls inside them (``sbplugins.metrics.posetrack_eval``).
+``read_posetrack18`` checks the fields and returns the frames in order; ``write_posetrack18``
+writes tracked poses.
 """
 from __future__ import annotations
 
@@ -105,6 +108,16 @@ def tracked_frame(image_id: int, file_name: str, frame_id: Optional[int] = None,
     return dict(image=dict(id=int(image_id), file_name=file_name,
                            frame_id=int(image_id if frame_id is None else frame_id), **extra),
                 persons=list(persons))
+
+
+def person_category(keypoint_names: Optional[Sequence[str]] = None) -> dict:
+    """The person category naming the keypoints (default COCO's). poseval maps the joints of a
+    prediction file by these names, so a PoseTrack model's file must carry PoseTrack's
+    (``head_bottom``, ``head_top``): with COCO's it is refused."""
+    if keypoint_names is None or list(keypoint_names) == PERSON_CATEGORY['keypoints']:
+        return dict(PERSON_CATEGORY)
+    skeleton = PERSON_CATEGORY['skeleton'] if len(keypoint_names) == 17 else []
+    return dict(PERSON_CATEGORY, keypoints=list(keypoint_names), skeleton=skeleton)
 
 
 def posetrack18_predictions(frames: Sequence[dict], joint_thr: float = 0.0,
