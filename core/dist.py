@@ -36,6 +36,9 @@ from .errors import ConfigError
 
 _STATE = {'initialized': False, 'rank': 0, 'world_size': 1}
 RANK_LINE_PREFIX = 'sbcore.dist: initialised'
+# Printed before init(): a launcher can then tell which log is a worker's that died while joining
+# (ranks other than 0 print no MindSpore line carrying their pid, see quiet_other_ranks).
+JOIN_LINE_PREFIX = 'sbcore.dist: joining'
 # Devices whose MindSpore 2.10 SyncBatchNorm kernel exists (its docs list Ascend only; on CPU it
 # fails, measured: see convert_sync_batchnorm).
 SYNC_BN_DEVICES = ('Ascend',)
@@ -104,6 +107,7 @@ def init_dist(launcher: str = 'none') -> None:
         mpi_info = mpi.setup_dynamic_cluster()
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init
+    print(f'{JOIN_LINE_PREFIX} pid {os.getpid()}', flush=True)
     host, port = os.environ.get('MS_SCHED_HOST'), os.environ.get('MS_SCHED_PORT', '')
     if os.environ.get('MS_ROLE') == 'MS_WORKER' and host and port.isdigit() and (
             not _wait_for_scheduler(host, int(port))):

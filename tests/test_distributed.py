@@ -427,3 +427,18 @@ def test_sync_bn_conversion_keeps_parameters_and_outputs():
     np.testing.assert_array_equal(after['1.gamma'], before['1.gamma'])
     # training-mode output uses batch statistics: identical to the plain batch norm
     np.testing.assert_allclose(net(x).asnumpy(), want, rtol=0, atol=1e-6)
+
+
+def test_a_worker_that_dies_while_joining_is_named_by_its_log(tmp_path):
+    """A rank other than 0 prints no MindSpore line with its pid (quiet_other_ranks); the line
+    ``sbcore.dist: joining pid P``, printed before ``init()``, still maps msrun's report of pid P
+    to its log. The log lines and msrun's report are in the formats the real launches write."""
+    launch_tool = load_tool_module('launch')
+    (tmp_path / 'worker_0.log').write_text(
+        f'{dist.JOIN_LINE_PREFIX} pid 4100\n{dist.RANK_LINE_PREFIX} rank 0 of 2 pid 4100\n')
+    (tmp_path / 'worker_1.log').write_text(f'{dist.JOIN_LINE_PREFIX} pid 4101\n')
+    output = 'Worker process 4101 exit with exception. Error code: -9\n'
+    report, code = launch_tool.describe_failures(output, str(tmp_path))
+    assert code == -9
+    assert report.startswith('launch: worker 1 (before communication init) (pid 4101) failed '
+                             f'with exit code -9; its log: {tmp_path / "worker_1.log"}'), report

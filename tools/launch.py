@@ -28,11 +28,12 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from sbcore.dist import RANK_LINE_PREFIX
+from sbcore.dist import JOIN_LINE_PREFIX, RANK_LINE_PREFIX
 
 # msrun's own report of a worker that exited non-zero (mindspore/parallel/cluster/process_entity).
 _WORKER_EXIT_RE = re.compile(r'Worker process (\d+) exit with exception\. Error code: (-?\d+)')
 _RANK_LINE_RE = re.compile(re.escape(RANK_LINE_PREFIX) + r' rank (\d+) of \d+ pid (\d+)')
+_JOIN_LINE_RE = re.compile(re.escape(JOIN_LINE_PREFIX) + r' pid (\d+)')
 # msrun starts a scheduler on every node whose --master_addr is a local address; on a one-machine
 # simulation of several nodes only the first can bind the port (meta_server_node.cc).
 _SCHEDULER_EXIT_RE = re.compile(r'Scheduler process (\d+) exit with exception')
@@ -81,7 +82,7 @@ def worker_logs(log_dir: str) -> Dict[str, Tuple[Optional[int], set]]:
     for path in sorted(Path(log_dir).glob('worker_*.log')):
         text = path.read_text(errors='replace')
         m = _RANK_LINE_RE.search(text)
-        pids = {int(p) for p in _PID_PREFIX_RE.findall(text)}
+        pids = {int(p) for p in _PID_PREFIX_RE.findall(text) + _JOIN_LINE_RE.findall(text)}
         if m:
             pids.add(int(m.group(2)))
         found[str(path)] = (int(m.group(1)) if m else None, pids)
