@@ -1,4 +1,4 @@
-"""Synthetic video clips for pose tracking: the cartoon people of ``synthetic_people``, walking.
+"""Synthetic video clips for pose tracking: the cartoon people of ``synthetic_drawing``, walking.
 
 Each clip is a scenario of the tracking problem: ``walking`` (two people side by side),
 ``turning`` (a walker turns round: face to back, left and right swap in the image),
@@ -7,7 +7,7 @@ passes behind a pillar and is hidden for a few frames), ``entering`` and ``leavi
 in and out through the image border) and ``crowd`` (four people crossing at different depths).
 A person keeps one appearance and one ground-truth track ID for the whole clip; nearer people
 (larger, lower in the image) are drawn over farther ones, and joints they cover are labelled
-hidden (v = 1), as in ``synthetic_people``.
+hidden (v = 1), as in ``synthetic_drawing``.
 
 Files (``generate_clips``), laid out as PoseTrack 2018:
 
@@ -40,8 +40,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .synthetic_people import (PERSON_CATEGORY, _label, _Painter, _rot, draw_person,
-                               jitter_detections, make_background, swap_into_place)
+from .synthetic_drawing import _label, _Painter, _rot, draw_person, make_background
+from .synthetic_people import PERSON_CATEGORY, jitter_detections, swap_into_place
 
 VIDEO_GENERATOR_VERSION = 1
 SCENARIOS = ('walking', 'turning', 'crossing', 'occluding', 'entering', 'leaving', 'crowd')
