@@ -20,6 +20,7 @@ from sbcore.checkpoint import save_checkpoint
 from sbcore.env import choose_isa, read_cpu
 
 from sbplugins.apis import _inference_pipeline, inference_topdown, init_model
+from tool_helpers import run_tool
 
 onnx = pytest.importorskip('onnx', reason='the deploy extra (pip install -e ".[tests]")')
 ort = pytest.importorskip('onnxruntime', reason='the deploy extra')
@@ -28,13 +29,6 @@ ov = pytest.importorskip('openvino', reason='the deploy extra')
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'tests/configs/coco_sample_res18.py'
 RELATIVE_TOLERANCE = 1e-4  # of max |heatmap|: ONNX Runtime folds BN and uses other kernels
-
-
-def run_tool(*args) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
-    return proc
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +59,7 @@ def exported(coco_sample, checkpoint, tmp_path_factory):
     for flip in (False, True):
         out = out_dir / f'r18{"_flip" if flip else ""}.onnx'
         options = [f'{k}={v}' for k, v in coco_sample['cfg_options'].items()]
-        proc = run_tool('tools/export.py', '--config', CONFIG, '--ckpt', checkpoint, '--out', out,
+        proc = run_tool('export.py', '--config', CONFIG, '--ckpt', checkpoint, '--out', out,
                         *(['--flip-test'] if flip else []), '--cfg-options', *options)
         assert proc.stdout.splitlines()[-1] == 'OK', proc.stdout
         assert 'repaired 1 padded max-pool(s) and 3 deconvolution output_shape(s)' in proc.stdout
@@ -169,7 +163,7 @@ def test_backend_errors_name_the_fix(coco_sample, checkpoint):
 def test_infer_tool_runs_the_onnx_backend(coco_sample, exported, tmp_path):
     options = [f'{k}={v}' for k, v in coco_sample['cfg_options'].items()]
     image = coco_sample['img_dir'] / '000000000785.jpg'
-    run_tool('tools/infer.py', '--config', CONFIG, '--ckpt', exported[False], '--backend',
+    run_tool('infer.py', '--config', CONFIG, '--ckpt', exported[False], '--backend',
              'onnxruntime', '--input', image, '--out-dir', tmp_path, '--cfg-options', *options)
     record = json.loads((tmp_path / '000000000785.json').read_text())
     assert len(record['persons']) == 1

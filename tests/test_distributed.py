@@ -34,7 +34,7 @@ import pytest
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before mindspore loads)
 import toy_components  # noqa: F401  (registers the toy model, dataset and metric)
-from tool_module import load_tool_module
+from tool_helpers import load_tool_module
 from sbcore import checkpoint as ckpt_io
 from sbcore import dist
 from sbcore.config import Config

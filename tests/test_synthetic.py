@@ -14,7 +14,7 @@ from pycocotools.cocoeval import COCOeval
 from sbplugins.datasets import synthetic_drawing as sd
 from sbplugins.datasets import synthetic_people as sp
 from sbplugins.datasets.synthetic import SyntheticCocoDataset
-from tool_module import load_tool_module
+from tool_helpers import load_tool_module
 
 SIZES = dict(num_train_images=12, num_val_images=40, image_size=(320, 256), max_people_per_image=2, seed=3)
 

@@ -5,8 +5,6 @@ with ``sbcore.checkpoint.save_checkpoint``; the curves come from a real two-epoc
 """
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -20,7 +18,7 @@ from sbcore.checkpoint import save_checkpoint
 
 from sbplugins.apis import init_model
 from sbplugins.utils.geometry import flip_heatmaps
-from tool_module import load_tool_module
+from tool_helpers import load_tool_module, read_video, run_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'tests/configs/coco_sample_res18.py'
@@ -30,13 +28,6 @@ COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 def cli_options(coco_sample, **extra) -> list:
     return ['--cfg-options'] + [f'{k}={v}' for k, v in {**coco_sample['cfg_options'],
                                                           **extra}.items()]
-
-
-def run_tool(script: str, *args) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, f'tools/{script}', *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f'{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
-    return proc
 
 
 @pytest.fixture(scope='module')
@@ -95,14 +86,7 @@ def test_infer_video(coco_sample, checkpoint, tmp_path):
         assert len(f['persons']) == 1 and f['persons'][0]['bbox'] == [0, 0, 160, 120]
     rendered = [p for p in out.iterdir() if p.suffix in ('.mp4', '.avi')]
     assert len(rendered) == 1
-    capture = cv2.VideoCapture(str(rendered[0]))
-    frames = []
-    while True:
-        ok, img = capture.read()
-        if not ok:
-            break
-        frames.append(img)
-    capture.release()
+    frames = read_video(rendered[0])
     assert len(frames) == 3 and frames[0].shape == (120, 160, 3)
 
 
@@ -159,9 +143,8 @@ def test_analyze_logs_plots_a_real_training_log(coco_sample, tmp_path):
     assert f'coco/AP: {n_val} point(s)' in proc.stdout
     picture = cv2.imread(str(out))
     assert picture is not None and picture.shape == (780, 800, 3)  # 3 panels of 8x2.6 in, 100 dpi
-    missing = subprocess.run([sys.executable, 'tools/analyze_logs.py', 'plot_curve', str(log),
-                              '--keys', 'coco/APX', '--out', str(tmp_path / 'x.png')],
-                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    missing = run_tool('analyze_logs.py', 'plot_curve', log, '--keys', 'coco/APX',
+                       '--out', tmp_path / 'x.png', ok=False, timeout=120)
     assert missing.returncode != 0 and 'logged keys' in missing.stderr
     # A runner checkpoint (weights + optimizer state) loads for inference.
     model = init_model(REPO_ROOT / CONFIG, str(work_dir / 'epoch_2.ckpt'),

@@ -2,8 +2,6 @@
 subprocesses on a generated clip, with a randomly initialised synthetic-recipe model (its poses
 are meaningless, so the assertions are about what the pipeline must do for any weights)."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -17,31 +15,12 @@ from sbcore.checkpoint import save_checkpoint
 from sbplugins.apis import inference_topdown, init_model
 from sbplugins.datasets.synthetic_video import ensure_clips
 from sbplugins.visualization import draw_poses, track_color
-from tool_module import load_tool_module
+from tool_helpers import load_tool_module, read_video, run_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = 'configs/simple_baseline/synthetic/res18_128x96_track.py'
 # Random weights give joint scores near 0: keep every joint so that persons reach the output.
 KEEP_ALL = ['--cfg-options', 'tracker.joint_thr=0.0', 'tracker.min_keypoints=0']
-
-
-def run_tool(script, *args, ok=True):
-    proc = subprocess.run([sys.executable, f'tools/{script}', *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=600)
-    if ok:
-        assert proc.returncode == 0, f'{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
-    return proc
-
-
-def read_video(path):
-    capture, frames = cv2.VideoCapture(str(path)), []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
 
 
 @pytest.fixture(scope='module')
