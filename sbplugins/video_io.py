@@ -19,6 +19,8 @@ import numpy as np
 
 from sbcore.errors import MissingFileError
 
+from .transforms.loading import ImageFileError, read_image
+
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
@@ -86,9 +88,11 @@ class FrameSource:
     def __iter__(self) -> Iterator[Frame]:
         if self.kind in ('folder', 'image'):
             for i, path in enumerate(self.paths):
-                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-                yield Frame(i, path.name, image, '' if image is not None else
-                            f'{path}: not a readable image (corrupt or truncated)')
+                try:  # read_image also refuses a truncated JPEG, which cv2.imread returns grey
+                    image, error = read_image(str(path), cv2.IMREAD_COLOR), ''
+                except ImageFileError as err:
+                    image, error = None, str(err)
+                yield Frame(i, path.name, image, error)
             return
         capture = self._open_capture()
         try:

@@ -209,3 +209,18 @@ def test_tracking_metrics_are_written_as_strict_json():
     value = {'groups': {'Head': {'mota': float('nan'), 'ap': 0.5}}, 'per_joint': [float('nan'), 1]}
     assert strict(value) == {'groups': {'Head': {'mota': None, 'ap': 0.5}}, 'per_joint': [None, 1]}
     json.dumps(strict(value), allow_nan=False)
+
+
+def test_a_truncated_jpeg_in_a_folder_is_a_skipped_frame(clip, tmp_path):
+    """cv2.imread returns a truncated JPEG with grey rows; the folder source refuses it (through
+    LoadImage's read_image) and goes on with the next frame."""
+    from sbplugins.video_io import open_source
+    paths = sorted(Path(clip['images']).iterdir())[:3]
+    for path in paths:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    whole = paths[1].read_bytes()
+    (tmp_path / paths[1].name).write_bytes(whole[:len(whole) // 2])
+    assert cv2.imread(str(tmp_path / paths[1].name)) is not None  # what OpenCV alone would give
+    got = list(open_source(str(tmp_path)))
+    assert [f.image is None for f in got] == [False, True, False]
+    assert 'is truncated' in got[1].error and paths[1].name in got[1].error
