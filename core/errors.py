@@ -29,6 +29,10 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that is truncated, corrupt, or does not fit the model."""
 
 
+class RegistryError(UserError, KeyError):
+    """A name that resolves to no class, or a class that does not take the arguments given."""
+
+
 class DataError(UserError, KeyError, ValueError):
     """A dataset file or annotation that lacks a field or holds a bad value (a KeyError too:
     a missing field was one before)."""

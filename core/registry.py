@@ -14,14 +14,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 import entrypoints
 
-from .errors import UserError, with_close_names
+from .arguments import check_arguments
+from .errors import RegistryError
 
-
-class RegistryError(UserError, KeyError):
-    """A name could not be resolved to a class; the message says why."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ''
+__all__ = ['PluginSpec', 'Registry', 'RegistryError', 'discover']
 
 
 @dataclass(frozen=True)
@@ -153,24 +149,5 @@ class Registry:
         for key, value in default_args.items():
             args.setdefault(key, value)
         cls = self.get(cfg['type'])
-        try:
-            signature = inspect.signature(cls)
-        except (TypeError, ValueError):
-            signature = None
-        if signature is not None:
-            params = signature.parameters
-            takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
-            if not takes_kwargs:
-                unknown = sorted(set(args) - set(params))
-                if unknown:
-                    raise RegistryError(
-                        f'{self.name} registry: {cfg["type"]} does not take argument(s) '
-                        f'{with_close_names(unknown, params)}; it takes: '
-                        f'{", ".join(params) or "nothing"}')
-            missing = [n for n, p in params.items()
-                       if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                       and n not in args]
-            if missing:
-                raise RegistryError(f'{self.name} registry: {cfg["type"]} needs argument(s) '
-                                    f'{", ".join(missing)}, not given in {dict(cfg)!r}')
+        check_arguments(f'{self.name} registry: {cfg["type"]}', cls, args)  # see arguments.py
         return cls(**args)

@@ -76,19 +76,24 @@ def test_unknown_keys_and_arguments(tmp_path, overrides, exc_type, pattern):
      r'config: train_dataloader.batch_size must be an integer, got 2.5 \(float\)'),
     (dict(val_dataloader=dict(TOY_DATA, batch_size=4, num_workers='two')),
      r"config: val_dataloader.num_workers must be an integer, got 'two'"),
+    # a component's argument that does not fit its annotation (core/arguments.py)
     (dict(train_cfg=dict(max_epochs='4')),
-     r"config: train_cfg.max_epochs must be an integer, got '4'"),
+     r"loops registry: EpochBasedTrainLoop: argument max_epochs='4' \(str\) does not fit its "
+     r"annotation int"),
     (dict(train_cfg=dict(max_epochs=2, val_interval=None)),
-     r'config: train_cfg.val_interval must be an integer, got None'),
+     r'EpochBasedTrainLoop: argument val_interval=None \(NoneType\) does not fit its annotation int'),
     (dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr='1e-3'))),
      r"config: optim_wrapper.optimizer.lr must be a number, got '1e-3' \(str\)"),
     (dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1), clip_grad=dict(max_norm='x'))),
      r"config: optim_wrapper.clip_grad.max_norm must be a number, got 'x'"),
     (dict(seed='x'), r"config: seed must be an integer, got 'x'"),
     (dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval='5'))),
-     r"config: CheckpointHook.interval must be an integer, got '5'"),
+     r"hooks registry: CheckpointHook: argument interval='5' \(str\) does not fit its annotation int"),
     (dict(param_scheduler=[dict(type='MultiStepLR', milestones=[2], gamma='0.1')]),
-     r"config: MultiStepLR.gamma must be a number, got '0.1'"),
+     r"schedulers registry: MultiStepLR: argument gamma='0.1' \(str\) does not fit its annotation "
+     r"float"),
+    (dict(model=dict(type='ToyRegressor', in_dim='4')),
+     r"models registry: ToyRegressor: argument in_dim='4' \(str\) does not fit its annotation int"),
 ])
 def test_wrong_types_name_key_and_value(tmp_path, overrides, pattern):
     _fails_before_training(tmp_path, TypeError, pattern, **overrides)

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from typing import Any, Dict, Optional, Sequence  # noqa: F401  (_Annotated's hints)
 
 import sbcore  # noqa: F401  (sets the oneDNN ISA before anything imports mindspore)
 from sbcore.registries import ALL_REGISTRIES, HOOKS, MODELS, OPTIMIZERS, SCHEDULERS, all_registries
@@ -245,6 +246,52 @@ def test_build_reports_bad_missing_and_unknown_arguments():
     with pytest.raises(ValueError, match=r'MultiStepLR: gamma must be > 0, got -1'):
         SCHEDULERS.build(dict(type='MultiStepLR', milestones=[1], gamma=-1))
 
+
+
+class _Annotated:
+    """A component whose constructor is annotated the way plugins are (strings, as with
+    ``from __future__ import annotations``)."""
+
+    def __init__(self, depth: 'int', sigma: 'float' = 2.0, flip: 'bool' = True,
+                 size: 'Sequence[int]' = (192, 256), name: 'Optional[str]' = None,
+                 extra: 'Dict[str, Any]' = None, anything: 'Any' = None, layer: 'nn.Cell' = None):
+        self.args = dict(depth=depth, sigma=sigma, flip=flip, size=size, name=name)
+
+
+@pytest.mark.parametrize('value, hint, expected', [
+    (3, int, True), (True, int, False), (2.0, int, False), ('3', int, False),
+    (3, float, True), (2.5, float, True), (False, float, False), ('2', float, False),
+    (True, bool, True), (1, bool, False), ('yes', bool, False), ('a', str, True), (1, str, False),
+    ([1, 2], 'Sequence[int]', True), ((1, 2), 'Tuple[int, int]', True), ([1], 'List[int]', True),
+    ('ab', 'Sequence[int]', False), (192, 'Sequence[int]', False), ({'a': 1}, 'Dict[str, int]', True),
+    ([], 'dict', False), (None, 'Optional[float]', True), ('x', 'Optional[float]', False),
+    (2, 'Union[int, str]', True), (2.5, 'Union[int, str]', False),
+    ('x', 'Any', None), ('x', 'Callable', None), ('x', 'Union[int, Callable]', None),
+])
+def test_fits_says_whether_plain_config_data_fits_an_annotation(value, hint, expected):
+    import typing
+    from sbcore.arguments import fits
+    if isinstance(hint, str):
+        hint = eval(hint, vars(typing))
+    assert fits(value, hint) is expected
+
+
+def test_build_reports_a_value_that_does_not_fit_its_annotation(test_group):
+    reg = Registry('toys', test_group)
+    reg.register(_Annotated)
+    for bad, shown in ((dict(depth='50'), "depth='50' (str) does not fit its annotation int"),
+                       (dict(depth=50, sigma='2'), "sigma='2' (str) does not fit its annotation float"),
+                       (dict(depth=50, size=192), 'size=192 (int) does not fit its annotation '
+                                                  'Sequence[int]'),
+                       (dict(depth=50, flip='no'), "flip='no' (str) does not fit its annotation bool")):
+        with pytest.raises(TypeError) as err:  # a ConfigError: one line from a tool
+            reg.build(dict(type='_Annotated', **bad))
+        assert str(err.value) == f'toys registry: _Annotated: argument {shown}'
+    # what fits is passed on unchanged: an int for a float, a list for a sequence, None for an
+    # argument whose default is None, anything for what is not plain data
+    built = reg.build(dict(type='_Annotated', depth=18, sigma=3, size=[96, 128], name=None,
+                           extra=None, anything=object(), layer='not checked'))
+    assert built.args == dict(depth=18, sigma=3, flip=True, size=[96, 128], name=None)
 
 # --- python -m sbcore plugins ---------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ def test_train_unknown_plugin_debug_flag_and_bugs(tmp_path):
     # --debug and SBCORE_DEBUG=1 show the traceback instead (exit code 1, as any exception)
     for proc in (run('train.py', *args, '--debug'), run('train.py', *args, env={'SBCORE_DEBUG': '1'})):
         assert proc.returncode == 1 and 'Traceback (most recent call last)' in proc.stderr
-        assert proc.stderr.strip().splitlines()[-1].startswith('sbcore.registry.RegistryError: ')
+        assert proc.stderr.strip().splitlines()[-1].startswith('sbcore.errors.RegistryError: ')
     # a bug (not a user error) keeps its traceback
     bug = tmp_path / 'bug.py'
     bug.write_text(f'_base_ = {str(TOY)!r}\n'
