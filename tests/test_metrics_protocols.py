@@ -15,7 +15,7 @@ from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.dataset_info import load_dataset_info
 from sbplugins.metrics.coco_metric import CocoMetric, summary_stats
 from sbplugins.metrics.oks import oks_iou, soft_oks_nms
-from sbplugins.utils.geometry import bbox_xywh_to_center_scale
+from sbplugins.utils.geometry.boxes import bbox_xywh_to_center_scale
 
 from pipeline_sizes import resize_pipeline
 

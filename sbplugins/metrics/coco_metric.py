@@ -13,7 +13,7 @@ import numpy as np
 from sbcore.errors import ConfigError, MissingFileError
 from sbcore.metric import BaseMetric
 
-from sbplugins.utils.geometry import PIXEL_STD  # bbox_scale is in units of 200 px
+from sbplugins.utils.geometry.boxes import PIXEL_STD  # bbox_scale is in units of 200 px
 
 from .oks import oks_nms, soft_oks_nms
 
