@@ -12,7 +12,8 @@ from pycocotools.cocoeval import COCOeval
 from sbcore.registries import METRICS
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.mpii import MpiiDataset
-from sbplugins.metrics.coco_metric import CocoMetric, load_keypoint_results
+from sbplugins.metrics.coco_metric import CocoMetric
+from sbplugins.metrics.cocoeval_io import load_keypoint_results
 from sbplugins.metrics.oks import oks_iou, oks_nms
 from sbplugins.metrics.pckh_metric import PCKhMetric
 
