@@ -81,7 +81,8 @@ setup(
     packages=['sbplugins'] + [
         f'sbplugins.{sub}' for sub in ('backbones', 'heads', 'codecs', 'losses', 'datasets',
                                        'transforms', 'metrics', 'estimators', 'utils', 'backends',
-                                       'datasets.metainfo', 'detectors', 'tracking')
+                                       'datasets.metainfo', 'detectors', 'tracking',
+                                       'utils.geometry')
     ],
     install_requires=[
         'sbcore==0.1.0',  # the engine, from core/ (MindSpore, numpy<2, addict, yapf, entrypoints)

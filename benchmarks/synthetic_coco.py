@@ -13,7 +13,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from sbplugins.utils.geometry import PIXEL_STD
+from sbplugins.utils.geometry.boxes import PIXEL_STD
 
 NUM_JOINTS = 17
 IMAGE_W, IMAGE_H = 640, 480

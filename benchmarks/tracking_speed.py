@@ -23,7 +23,7 @@ from sbplugins.detectors import build_detector  # noqa: E402
 from sbplugins.detectors.box_file import BoxFileDetector  # noqa: E402
 from sbplugins.tracking import build_tracker  # noqa: E402
 from sbplugins.tracking.posetrack import read_posetrack18  # noqa: E402
-from sbplugins.utils.geometry import bbox_iou_xywh  # noqa: E402
+from sbplugins.utils.geometry.boxes import bbox_iou_xywh  # noqa: E402
 
 
 def load_clips(root: str):

@@ -28,7 +28,7 @@ from sbcore.runner import Runner
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.dataset_info import build_metainfo
 from sbplugins.datasets.mpii import MpiiDataset
-from sbplugins.utils.geometry import clip_bbox_xywh
+from sbplugins.utils.geometry.boxes import clip_bbox_xywh
 
 REPO = Path(__file__).resolve().parents[1]
 TOY_DATA = dict(dataset=dict(type='ToyDataset', num_samples=16))

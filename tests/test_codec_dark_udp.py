@@ -18,7 +18,7 @@ from sbplugins.codecs.refinement import (gaussian_blur, get_heatmap_maximum, ref
                                          refine_dark_udp)
 from sbplugins.codecs.udp_heatmap import UDPHeatmap
 from sbplugins.registries import CODECS
-from sbplugins.utils.geometry import affine_points, crop_to_image, get_udp_affine_transform
+from sbplugins.utils.geometry.affine import affine_points, crop_to_image, get_udp_affine_transform
 
 COORD_ATOL = 1e-3  # heatmap px
 TARGET_ATOL = 1e-6

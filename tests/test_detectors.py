@@ -10,7 +10,7 @@ import pytest
 from sbcore.errors import ConfigError, DataError
 from sbplugins.detectors import build_detector
 from sbplugins.registries import DETECTORS
-from sbplugins.utils.geometry import bbox_iou_xywh, nms_boxes
+from sbplugins.utils.geometry.boxes import bbox_iou_xywh, nms_boxes
 
 
 def test_detectors_are_plugins_of_their_own_group():

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from benchmarks import official_pipeline as official
-from sbplugins.utils.geometry import (affine_points, bbox_xywh_to_center_scale, clip_bbox_xywh,
-                                      crop_to_image, fix_aspect_ratio, flip_heatmaps,
-                                      flip_indices_from_pairs, flip_keypoints, get_affine_transform)
+from sbplugins.utils.geometry.affine import affine_points, crop_to_image, get_affine_transform
+from sbplugins.utils.geometry.boxes import (bbox_xywh_to_center_scale, clip_bbox_xywh,
+                                            fix_aspect_ratio)
+from sbplugins.utils.geometry.flip import flip_heatmaps, flip_indices_from_pairs, flip_keypoints
 
 COCO_FLIP_PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)]
 

@@ -12,7 +12,8 @@ from pycocotools.cocoeval import COCOeval
 from sbcore.registries import METRICS
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.mpii import MpiiDataset
-from sbplugins.metrics.coco_metric import CocoMetric, load_keypoint_results
+from sbplugins.metrics.coco_metric import CocoMetric
+from sbplugins.metrics.cocoeval_io import load_keypoint_results
 from sbplugins.metrics.oks import oks_iou, oks_nms
 from sbplugins.metrics.pckh_metric import PCKhMetric
 
@@ -99,7 +100,7 @@ def test_oks_nms_ties_keep_input_order():
 # --- CocoMetric --------------------------------------------------------------------------------------
 def gt_batch(coco_sample):
     """The real sample's ground-truth instances as one batch with enlarged boxes (aspect 0.75)."""
-    from sbplugins.utils.geometry import bbox_xywh_to_center_scale
+    from sbplugins.utils.geometry.boxes import bbox_xywh_to_center_scale
     ds = CocoDataset(str(coco_sample['ann_file']))
     bbox = np.concatenate([d['bbox'] for d in ds.data_list])
     center, scale = bbox_xywh_to_center_scale(bbox, 192 / 256)

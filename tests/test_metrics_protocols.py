@@ -13,9 +13,10 @@ from sbcore.errors import DataError
 from sbcore.registries import METRICS
 from sbplugins.datasets.coco import CocoDataset
 from sbplugins.datasets.dataset_info import load_dataset_info
-from sbplugins.metrics.coco_metric import CocoMetric, summary_stats
+from sbplugins.metrics.coco_metric import CocoMetric
+from sbplugins.metrics.cocoeval_io import summary_stats
 from sbplugins.metrics.oks import oks_iou, soft_oks_nms
-from sbplugins.utils.geometry import bbox_xywh_to_center_scale
+from sbplugins.utils.geometry.boxes import bbox_xywh_to_center_scale
 
 from pipeline_sizes import resize_pipeline
 

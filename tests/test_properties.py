@@ -8,9 +8,9 @@ from hypothesis.extra.numpy import arrays
 from sbplugins.codecs.msra_heatmap import MSRAHeatmap
 from sbplugins.transforms.common import RandomFlip
 from sbplugins.transforms.topdown_affine import TopdownAffine
-from sbplugins.utils.geometry import (affine_points, bbox_xywh_to_center_scale, crop_to_image,
-                                      flip_heatmaps, flip_indices_from_pairs, flip_keypoints,
-                                      get_affine_transform)
+from sbplugins.utils.geometry.affine import affine_points, crop_to_image, get_affine_transform
+from sbplugins.utils.geometry.boxes import bbox_xywh_to_center_scale
+from sbplugins.utils.geometry.flip import flip_heatmaps, flip_indices_from_pairs, flip_keypoints
 
 SETTINGS = settings(max_examples=60, deadline=None)
 FLIP_INDICES = flip_indices_from_pairs(17, [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12),

@@ -17,7 +17,7 @@ from mindspore import nn
 from sbcore.checkpoint import save_checkpoint
 
 from sbplugins.apis import init_model
-from sbplugins.utils.geometry import flip_heatmaps
+from sbplugins.utils.geometry.flip import flip_heatmaps
 from tool_helpers import load_tool_module, read_video, run_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

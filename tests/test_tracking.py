@@ -22,7 +22,7 @@ from sbplugins.tracking.flow import DenseFlow, warp_points
 from sbplugins.tracking.matching import greedy_match
 from sbplugins.tracking.posetrack import read_posetrack18, tracked_frame, write_posetrack18
 from sbplugins.tracking.similarity import masked_oks
-from sbplugins.utils.geometry import bbox_iou_xywh
+from sbplugins.utils.geometry.boxes import bbox_iou_xywh
 
 COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062, .107,
                         .107, .087, .087, .089, .089])

@@ -15,7 +15,8 @@ import pytest
 
 from sbcore.errors import DataError
 from sbplugins.datasets.synthetic_video import ensure_clips
-from sbplugins.metrics.posetrack_eval import evaluate_tracking, inside_regions, remove_ignored
+from sbplugins.metrics.posetrack_eval import evaluate_tracking
+from sbplugins.metrics.posetrack_matching import inside_regions, remove_ignored
 from sbplugins.metrics.posetrack_files import evaluate_files
 from sbplugins.tracking.posetrack import read_posetrack18, tracked_frame, write_posetrack18
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from sbcore.errors import DataError
-from sbplugins.metrics.posetrack_eval import (MIN_SCORE, annotated, evaluate_tracking,
-                                              frame_distances, pair_persons, remove_ignored)
+from sbplugins.metrics.posetrack_eval import evaluate_tracking
+from sbplugins.metrics.posetrack_matching import (MIN_SCORE, annotated, frame_distances,
+                                                  pair_persons, remove_ignored)
 from sbplugins.metrics.posetrack_files import aligned_frames, evaluate_files
 from sbplugins.tracking.posetrack import person_category, tracked_frame, write_posetrack18
 

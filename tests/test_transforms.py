@@ -12,8 +12,9 @@ from sbplugins.transforms.common import (GenerateTarget, GetBBoxCenterScale, Ran
 from sbplugins.transforms.formatting import PackPoseInputs
 from sbplugins.transforms.loading import ImageFileError, LoadImage, jpeg_is_complete
 from sbplugins.transforms.topdown_affine import TopdownAffine
-from sbplugins.utils.geometry import (affine_points, clip_bbox_xywh, crop_to_image,
-                                      flip_indices_from_pairs)
+from sbplugins.utils.geometry.affine import affine_points, crop_to_image
+from sbplugins.utils.geometry.boxes import clip_bbox_xywh
+from sbplugins.utils.geometry.flip import flip_indices_from_pairs
 from test_codec import ref_generate_target
 from test_geometry import COCO_FLIP_PAIRS, ref_affine, ref_box2cs
 

@@ -40,7 +40,7 @@ FORMATS = ('mindir', 'onnx')
 class FlipTestHeatmaps(nn.Cell):
     """Export-only cell: ``inputs`` (N, 3, H, W) -> flip-test heatmaps (N, K, h, w).
 
-    The MindSpore twin of ``sbplugins.utils.geometry.flip_heatmaps`` + averaging: run ``net`` on
+    The MindSpore twin of ``sbplugins.utils.geometry.flip.flip_heatmaps`` + averaging: run ``net`` on
     the input and on its horizontal mirror, reverse the mirror's heatmap width, swap left/right
     channels with ``flip_indices`` and, with ``shift`` (the official quirk, reference doc "Flip
     test"), move it one pixel right keeping column 0; return the mean of both.

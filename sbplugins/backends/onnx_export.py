@@ -13,7 +13,7 @@ MindSpore 2.10's ``mindspore.onnx.export`` (opset 11) exports Conv2d, BatchNorm,
    batch size runs.
 
 With ``flip_test`` the graph also runs the mirrored crops and returns the averaged, flipped-back
-heatmaps (``sbplugins.utils.geometry.flip_heatmaps``: reverse width, swap left/right channels,
+heatmaps (``sbplugins.utils.geometry.flip.flip_heatmaps``: reverse width, swap left/right channels,
 optional one-pixel shift), built from ONNX nodes around the exported network.
 
 Exporting twice in one process gives bogus "out of range" errors in MindSpore 2.10: export once

@@ -4,7 +4,7 @@ A codec is a plain numpy object built from ``sbplugins.registries.CODECS`` (entr
 ``sbpose.codecs``). ``GenerateTarget`` calls ``encode`` once per sample in the data pipeline; the
 estimator calls ``batch_decode`` on the network's output. Keypoint coordinates on both sides are in
 *input-crop pixels* (the ``TopdownAffine`` output); going back to the image is the estimator's job
-(``sbplugins.utils.geometry.crop_to_image``), so a codec never sees a box.
+(``sbplugins.utils.geometry.affine.crop_to_image``), so a codec never sees a box.
 """
 from __future__ import annotations
 

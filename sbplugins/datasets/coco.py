@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from sbcore.errors import DataError, MissingFileError
-from sbplugins.utils.geometry import clip_bbox_xywh
+from sbplugins.utils.geometry.boxes import clip_bbox_xywh
 
 from .base import BaseTopdownDataset
 from sbcore.errors import DataError, MissingFileError

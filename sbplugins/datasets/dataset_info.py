@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from sbplugins.utils.geometry import flip_indices_from_pairs
+from sbplugins.utils.geometry.flip import flip_indices_from_pairs
 from sbcore.errors import ConfigError, DataError, MissingFileError
 
 _REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights', 'sigmas')

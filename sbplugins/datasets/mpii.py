@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from sbplugins.utils.geometry import PIXEL_STD, fix_aspect_ratio
+from sbplugins.utils.geometry.boxes import PIXEL_STD, fix_aspect_ratio
 
 from .base import BaseTopdownDataset
 from .coco import read_json

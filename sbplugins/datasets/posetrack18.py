@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from sbcore.errors import MissingFileError
-from sbplugins.utils.geometry import clip_bbox_xywh
+from sbplugins.utils.geometry.boxes import clip_bbox_xywh
 
 from .base import BaseTopdownDataset
 

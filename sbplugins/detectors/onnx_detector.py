@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from sbcore.errors import ConfigError, MissingFileError
-from sbplugins.utils.geometry import nms_boxes
+from sbplugins.utils.geometry.boxes import nms_boxes
 
 from .base import BaseDetector
 

@@ -6,7 +6,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-from sbplugins.utils.geometry import nms_boxes
+from sbplugins.utils.geometry.boxes import nms_boxes
 
 from .base import BaseDetector
 

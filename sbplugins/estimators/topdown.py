@@ -18,7 +18,8 @@ from sbcore.errors import ConfigError, MissingFileError
 from sbcore.registries import MODELS
 from sbplugins.registries import CODECS
 
-from sbplugins.utils.geometry import crop_to_image, flip_heatmaps
+from sbplugins.utils.geometry.affine import crop_to_image
+from sbplugins.utils.geometry.flip import flip_heatmaps
 
 logger = logging.getLogger(__name__)
 

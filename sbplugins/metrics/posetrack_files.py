@@ -9,7 +9,8 @@ from typing import List, Tuple
 import numpy as np
 
 from sbcore.errors import DataError, MissingFileError
-from sbplugins.metrics.posetrack_eval import MIN_SCORE, evaluate_tracking
+from sbplugins.metrics.posetrack_eval import evaluate_tracking
+from sbplugins.metrics.posetrack_matching import MIN_SCORE
 from sbplugins.tracking.posetrack import read_posetrack18
 
 

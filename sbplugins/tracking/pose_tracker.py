@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from sbcore.errors import ConfigError
-from sbplugins.utils.geometry import bbox_iou_xywh, keypoints_bbox_xywh, nms_boxes
+from sbplugins.utils.geometry.boxes import bbox_iou_xywh, keypoints_bbox_xywh, nms_boxes
 
 from .flow import DenseFlow, warp_points
 from .matching import greedy_match

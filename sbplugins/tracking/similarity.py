@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sbplugins.utils.geometry import bbox_iou_xywh
+from sbplugins.utils.geometry.boxes import bbox_iou_xywh
 
 __all__ = ['bbox_iou_xywh', 'masked_oks']
 

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from sbplugins.registries import CODECS
-from sbplugins.utils.geometry import PIXEL_STD, bbox_xywh_to_center_scale, flip_keypoints
+from sbplugins.utils.geometry.boxes import PIXEL_STD, bbox_xywh_to_center_scale
+from sbplugins.utils.geometry.flip import flip_keypoints
 
 
 def get_rng(results: Dict[str, Any]) -> np.random.Generator:

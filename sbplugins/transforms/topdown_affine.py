@@ -6,8 +6,9 @@ from typing import Any, Dict, Sequence
 import cv2
 import numpy as np
 
-from sbplugins.utils.geometry import (affine_points, fix_aspect_ratio, get_affine_transform,
-                                      get_udp_affine_transform)
+from sbplugins.utils.geometry.affine import (affine_points, get_affine_transform,
+                                             get_udp_affine_transform)
+from sbplugins.utils.geometry.boxes import fix_aspect_ratio
 
 
 class TopdownAffine:
