@@ -1,7 +1,8 @@
 """The MindSpore side of the benchmarks: the model from a config, step variants, a timer.
 
-Shared by ``tools/benchmark.py`` and ``benchmarks/compare_torch.py`` so both time exactly the same
-calls. Train variants (what ``--variant`` names):
+Shared by ``tools/benchmark.py`` (its modes: ``benchmarks/model_speed.py``, ``data_speed.py``,
+``eval_speed.py``) and ``benchmarks/compare_torch.py`` (its workers: ``benchmarks/contenders.py``)
+so both time exactly the same calls. Train variants (what ``--variant`` names):
 
 - ``pynative``: ``sbcore.train_step.TrainStep(use_jit=False)``, eager kernels one by one.
 - ``jit``: ``TrainStep(use_jit=True)``, the project's step (two compiled functions; the second

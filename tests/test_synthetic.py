@@ -11,8 +11,9 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from sbplugins.datasets import synthetic_drawing as sd
 from sbplugins.datasets import synthetic_people as sp
+from sbplugins.datasets.synthetic_painter import Painter, draw_person
+from sbplugins.datasets.synthetic_pose import sample_pose
 from sbplugins.datasets.synthetic import SyntheticCocoDataset
 from tool_helpers import load_tool_module
 
@@ -129,7 +130,7 @@ def test_detection_file_loads_and_covers_every_person(generated):
 def test_front_facing_figures_have_their_left_on_the_image_right():
     for seed in range(200):
         for front in (True, False):
-            j, _ = sd.sample_pose(np.random.default_rng(seed), front)
+            j, _ = sample_pose(np.random.default_rng(seed), front)
             names = sp.KEYPOINT_NAMES
             for part in ('shoulder', 'hip', 'ear'):
                 dx = j[names.index(f'left_{part}'), 0] - j[names.index(f'right_{part}'), 0]
@@ -142,9 +143,9 @@ def test_the_two_sides_are_shaded_differently_left_darker():
                   [200, 90], [120, 90], [225, 100], [95, 100], [168, 125], [152, 125],
                   [170, 160], [150, 160], [170, 195], [150, 195], [160, 58]], dtype=np.float64)
     image, cover = np.zeros((256, 320, 3), np.uint8), np.zeros((256, 320), np.uint8)
-    paint = sd._Painter(image, cover)
+    paint = Painter(image, cover)
     paint.layer = 1
-    sd.draw_person(paint, np.random.default_rng(0), j, height=150.0, head_r=0.07, front=True)
+    draw_person(paint, np.random.default_rng(0), j, height=150.0, head_r=0.07, front=True)
     for left, right in ((5, 6), (11, 12), (13, 14)):  # upper arms, thighs, shins at mid-segment
         nxt = {5: 7, 6: 8, 11: 13, 12: 14, 13: 15, 14: 16}
         pl = np.round((j[left] + j[nxt[left]]) / 2).astype(int)

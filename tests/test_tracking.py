@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sbplugins.datasets.synthetic_video import SCENARIOS, ensure_clips, render_clip
+from sbplugins.datasets.synthetic_scenarios import SCENARIOS, render_clip
+from sbplugins.datasets.synthetic_video import ensure_clips
 from sbplugins.detectors.box_file import BoxFileDetector
 from sbplugins.metrics.posetrack_eval import evaluate_tracking
 from sbplugins.metrics.posetrack_files import evaluate_files

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -23,7 +23,9 @@ from sbcore.errors import ConfigError
 
 from .synthetic_drawing import render_image
 
-GENERATOR_VERSION = 1  # bump when synthetic_drawing changes, so ensure_dataset() regenerates old copies
+# bump when synthetic_drawing (or synthetic_pose, synthetic_painter) changes, so ensure_dataset()
+# regenerates old copies
+GENERATOR_VERSION = 1
 
 KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
                   'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
@@ -69,7 +71,8 @@ def dataset_paths(out_dir: str) -> Dict[str, str]:
                 val_det=os.path.join(out_dir, 'person_detection_results', 'val_detections.json'))
 
 
-def _write_json(obj, path: str) -> None:
+def write_json(obj, path: str) -> None:
+    """``obj`` as compact JSON (no spaces) at ``path``: the generated annotation and box files."""
     with open(path, 'w') as f:
         json.dump(obj, f, separators=(',', ':'))
 
@@ -132,12 +135,12 @@ def generate_dataset(out_dir: str, num_train_images: int = 1500, num_val_images:
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
     size = (int(image_size[0]), int(image_size[1]))
     coco, _ = generate_split(out_dir, 'train', num_train_images, size, max_people_per_image, seed, difficulty)
-    _write_json(coco, paths['train_ann'])
+    write_json(coco, paths['train_ann'])
     coco, dets = generate_split(out_dir, 'val', num_val_images, size, max_people_per_image, seed, difficulty)
-    _write_json(coco, paths['val_ann'])
-    _write_json(dets, paths['val_det'])
-    _write_json(dataset_meta(num_train_images, num_val_images, size, max_people_per_image, seed, difficulty),
-                paths['meta'])
+    write_json(coco, paths['val_ann'])
+    write_json(dets, paths['val_det'])
+    write_json(dataset_meta(num_train_images, num_val_images, size, max_people_per_image, seed, difficulty),
+               paths['meta'])
     return paths
 
 
@@ -165,7 +168,7 @@ def ensure_dataset(out_dir: str, num_train_images: int = 1500, num_val_images: i
     paths = dataset_paths(out_dir)
     args = (num_train_images, num_val_images, image_size, max_people_per_image, seed, difficulty)
     wanted = dataset_meta(*args)
-    if _read_meta(paths['meta']) == wanted and all(os.path.exists(p) for p in paths.values()):
+    if read_meta(paths['meta']) == wanted and all(os.path.exists(p) for p in paths.values()):
         return paths
     if os.path.exists(out_dir) and not os.path.isfile(paths['meta']):
         raise FileExistsError(f'{out_dir!r} exists but has no meta.json of the synthetic generator; '
@@ -176,13 +179,13 @@ def ensure_dataset(out_dir: str, num_train_images: int = 1500, num_val_images: i
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; the dataset is ordinary shared data
     try:
         generate_dataset(tmp, *args)
-        if _read_meta(paths['meta']) == wanted:  # another process finished the same job meanwhile
+        if read_meta(paths['meta']) == wanted:  # another process finished the same job meanwhile
             shutil.rmtree(tmp)
             return paths
         swap_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if _read_meta(paths['meta']) == wanted:  # another process finished the same job first
+        if read_meta(paths['meta']) == wanted:  # another process finished the same job first
             return paths
         raise
     return paths
@@ -198,7 +201,9 @@ def swap_into_place(new_dir: str, out_dir: str) -> None:
     os.replace(new_dir, out_dir)
 
 
-def _read_meta(path: str):
+def read_meta(path: str) -> Optional[dict]:
+    """The JSON in a generator's ``meta.json`` at ``path``; None where it is missing or not JSON
+    (the ``ensure_*`` functions then generate the files again)."""
     try:
         with open(path) as f:
             return json.load(f)
