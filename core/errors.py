@@ -53,10 +53,15 @@ def with_close_names(names: Iterable[str], known: Iterable[str]) -> str:
     return ', '.join(hints)
 
 
-def check_number(where: str, value: Any, integer: bool = True) -> None:
-    """A config number given as e.g. 'x' would fail deep inside (``int('x')``) with a message
-    that names neither the key nor what was expected; fail here instead."""
+def check_number(where: str, value: Any, integer: bool = True, minimum: Any = None) -> Any:
+    """The one config-number check: ``value`` itself when it is an integer (a real number when not
+    ``integer``) of at least ``minimum``. A number given as e.g. 'x' would otherwise fail deep
+    inside (``int('x')``, ``'x' < 1``) with a message that names neither the key nor what was
+    expected, and a user's mistake would be a traceback."""
     ok = isinstance(value, numbers.Integral if integer else numbers.Real)
     if isinstance(value, bool) or not ok:
         raise ConfigError(f'config: {where} must be {"an integer" if integer else "a number"}, '
                           f'got {value!r} ({type(value).__name__})')
+    if minimum is not None and value < minimum:
+        raise ConfigError(f'config: {where} must be >= {minimum}, got {value!r}')
+    return value

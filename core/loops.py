@@ -23,13 +23,6 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the message names epoch and iteration."""
 
 
-def at_least_one(where: str, value: Any) -> int:
-    check_number(where, value)
-    if value < 1:
-        raise ConfigError(f'{where} must be >= 1, got {value}')
-    return value
-
-
 class BaseLoop:
     """A loop over ``dataloader``: a ``DataLoader``, or the config key of one (built by the
     runner). Subclasses implement :meth:`run`.
@@ -56,8 +49,8 @@ class BaseTrainLoop(BaseLoop):
 
     def __init__(self, runner, dataloader: Any, val_interval: int, val_begin: int,
                  nonfinite_loss: str = 'stop'):
-        for name, value in (('val_interval', val_interval), ('val_begin', val_begin)):
-            check_number(f'train_cfg.{name}', value)
+        check_number('train_cfg.val_interval', val_interval, minimum=0)  # 0: never
+        check_number('train_cfg.val_begin', val_begin)
         if nonfinite_loss not in ('stop', 'skip'):
             raise ConfigError(f"train_cfg.nonfinite_loss must be 'stop' or 'skip', "
                               f'got {nonfinite_loss!r}')
@@ -125,7 +118,7 @@ class EpochBasedTrainLoop(BaseTrainLoop):
     def __init__(self, runner, dataloader: Any, max_epochs: int, val_interval: int = 1,
                  val_begin: int = 1, nonfinite_loss: str = 'stop'):
         super().__init__(runner, dataloader, val_interval, val_begin, nonfinite_loss)
-        self.max_epochs = at_least_one('train_cfg.max_epochs', max_epochs)
+        self.max_epochs = check_number('train_cfg.max_epochs', max_epochs, minimum=1)
 
     @property
     def max_iters(self) -> int:
@@ -174,7 +167,7 @@ class IterBasedTrainLoop(BaseTrainLoop):
     def __init__(self, runner, dataloader: Any, max_iters: int, val_interval: int = 1000,
                  val_begin: int = 1, nonfinite_loss: str = 'stop'):
         super().__init__(runner, dataloader, val_interval, val_begin, nonfinite_loss)
-        self.max_iters = at_least_one('train_cfg.max_iters', max_iters)
+        self.max_iters = check_number('train_cfg.max_iters', max_iters, minimum=1)
 
     @property
     def epoch(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .errors import ConfigError
+from .errors import ConfigError, check_number
 
 
 class Scheduler:
@@ -19,9 +19,8 @@ class Scheduler:
         name = type(self).__name__
         if not isinstance(by_epoch, bool):
             raise ConfigError(f'{name}: by_epoch must be True or False, got {by_epoch!r}')
-        for key, value in (('begin', begin), ('end', end)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f'{name}: {key} must be an int >= 0, got {value!r}')
+        check_number(f'{name}.begin', begin, minimum=0)
+        check_number(f'{name}.end', end, minimum=0)
         if end <= begin:
             raise ConfigError(f'{name}: end ({end}) must be greater than begin ({begin})')
         self.by_epoch = by_epoch
@@ -46,6 +45,7 @@ class LinearLR(Scheduler):
                  begin: int = 0, end: int = 500):
         super().__init__(by_epoch, begin, end)
         for key, value in (('start_factor', start_factor), ('end_factor', end_factor)):
+            check_number(f'LinearLR.{key}', value, integer=False)
             if not 0 <= value <= 1:  # as MMEngine: a warm-up factor, not a multiplier above 1
                 raise ConfigError(f'LinearLR: {key} must be in [0, 1], got {value!r}')
         self.start_factor = start_factor
@@ -66,7 +66,7 @@ class MultiStepLR(Scheduler):
                 isinstance(m, int) and not isinstance(m, bool) and m >= 0 for m in milestones):
             raise ConfigError(f'MultiStepLR: milestones must be a list of ints >= 0 (absolute '
                               f'{"epochs" if by_epoch else "iterations"}), got {milestones!r}')
-        if not gamma > 0:
+        if not check_number('MultiStepLR.gamma', gamma, integer=False) > 0:
             raise ConfigError(f'MultiStepLR: gamma must be > 0, got {gamma!r}')
         self.milestones = sorted(milestones)
         self.gamma = gamma
@@ -82,7 +82,7 @@ class CosineAnnealingLR(Scheduler):
     def __init__(self, eta_min_ratio: float = 0.0, by_epoch: bool = True, begin: int = 0,
                  end: int = 100):
         super().__init__(by_epoch, begin, end)
-        if not 0 <= eta_min_ratio <= 1:
+        if not 0 <= check_number('CosineAnnealingLR.eta_min_ratio', eta_min_ratio, False) <= 1:
             raise ConfigError(f'CosineAnnealingLR: eta_min_ratio must be in [0, 1], '
                               f'got {eta_min_ratio!r}')
         self.eta_min_ratio = eta_min_ratio

@@ -85,6 +85,10 @@ def test_unknown_keys_and_arguments(tmp_path, overrides, exc_type, pattern):
     (dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1), clip_grad=dict(max_norm='x'))),
      r"config: optim_wrapper.clip_grad.max_norm must be a number, got 'x'"),
     (dict(seed='x'), r"config: seed must be an integer, got 'x'"),
+    (dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval='5'))),
+     r"config: CheckpointHook.interval must be an integer, got '5'"),
+    (dict(param_scheduler=[dict(type='MultiStepLR', milestones=[2], gamma='0.1')]),
+     r"config: MultiStepLR.gamma must be a number, got '0.1'"),
 ])
 def test_wrong_types_name_key_and_value(tmp_path, overrides, pattern):
     _fails_before_training(tmp_path, TypeError, pattern, **overrides)

@@ -10,7 +10,10 @@ import pytest
 from toy_components import toy_config  # noqa: F401  (registers the toy components)
 from sbcore import checkpoint as ckpt_io
 from sbcore.hooks import HOOK_POINTS, Hook
+from sbcore.errors import UserError
 from sbcore.hooks.checkpoint import CheckpointHook
+from sbcore.hooks.early_stopping import EarlyStoppingHook
+from sbcore.hooks.logger import LoggerHook
 from sbcore.metric import BaseMetric
 from sbcore.priority import Priority, get_priority
 from sbcore.registries import HOOKS, METRICS
@@ -332,6 +335,15 @@ def test_checkpoint_hook_arguments():
         CheckpointHook(interval=0)
     with pytest.raises(ValueError, match=r'max_keep_ckpts must be -1 \(keep all\) or >= 1, got 0'):
         CheckpointHook(max_keep_ckpts=0)
+    # a wrong type is the user's mistake too: one ConfigError naming the argument, no traceback
+    # from ``'5' < 1`` inside the hook
+    with pytest.raises(TypeError, match=r"config: CheckpointHook.interval must be an integer, "
+                                        r"got '5' \(str\)"):
+        CheckpointHook(interval='5')
+    with pytest.raises(UserError, match=r'config: LoggerHook.interval must be an integer, got None'):
+        LoggerHook(interval=None)
+    with pytest.raises(UserError, match=r'config: EarlyStoppingHook.patience must be >= 1, got 0'):
+        EarlyStoppingHook('toy/mse', patience=0)
     with pytest.raises(ValueError, match="rule must be 'greater' or 'less', got 'bigger'"):
         CheckpointHook(save_best='coco/AP', rule='bigger')
     hook = CheckpointHook(save_best='coco/AP')

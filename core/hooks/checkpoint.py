@@ -9,7 +9,7 @@ from typing import Optional
 
 from .. import checkpoint as ckpt_io
 from ..dist import is_main_process
-from ..errors import ConfigError
+from ..errors import ConfigError, check_number
 from .hook import Hook
 
 # Metric-name fragments whose values improve downwards (rule inferred as 'less'); a metric named
@@ -49,12 +49,10 @@ class CheckpointHook(Hook):
     def __init__(self, interval: int = 1, by_epoch: Optional[bool] = None,
                  max_keep_ckpts: int = -1, save_last: bool = True,
                  save_best: Optional[str] = None, rule: Optional[str] = None):
-        if interval < 1:
-            raise ConfigError(f'CheckpointHook: interval must be >= 1, got {interval}')
-        if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) \
-                or not (max_keep_ckpts == -1 or max_keep_ckpts >= 1):
-            raise ConfigError(f'CheckpointHook: max_keep_ckpts must be -1 (keep all) or >= 1, '
-                             f'got {max_keep_ckpts!r}')
+        check_number('CheckpointHook.interval', interval, minimum=1)
+        if check_number('CheckpointHook.max_keep_ckpts', max_keep_ckpts, minimum=-1) == 0:
+            raise ConfigError('config: CheckpointHook.max_keep_ckpts must be -1 (keep all) or '
+                              '>= 1, got 0')
         self.interval, self.by_epoch = interval, by_epoch
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_number
 from .checkpoint import improves, infer_rule
 from .hook import Hook
 
@@ -29,11 +29,10 @@ class EarlyStoppingHook(Hook):
     def __init__(self, monitor: str, rule: Optional[str] = None, min_delta: float = 0.0,
                  patience: int = 5, stopping_threshold: Optional[float] = None,
                  check_finite: bool = True):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ConfigError(f'EarlyStoppingHook: patience must be an int >= 1, got {patience!r}')
         self.monitor = monitor
         self.rule = infer_rule(monitor, rule, 'EarlyStoppingHook')
-        self.min_delta, self.patience = abs(float(min_delta)), patience
+        self.patience = check_number('EarlyStoppingHook.patience', patience, minimum=1)
+        self.min_delta = abs(float(check_number('EarlyStoppingHook.min_delta', min_delta, False)))
         self.stopping_threshold, self.check_finite = stopping_threshold, check_finite
         self.best: Optional[float] = None
         self.wait = 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..dist import is_main_process
-from ..errors import ConfigError
+from ..errors import check_number
 from ..progress import ProgressBar, format_duration
 from .hook import Hook
 
@@ -27,9 +27,7 @@ class LoggerHook(Hook):
     priority = 'BELOW_NORMAL'
 
     def __init__(self, interval: int = 10, json_file: str = 'log.json'):
-        if interval < 1:
-            raise ConfigError(f'LoggerHook: interval must be >= 1, got {interval}')
-        self.interval = interval
+        self.interval = check_number('LoggerHook.interval', interval, minimum=1)
         self.json_file = json_file
         self._bar: Optional[ProgressBar] = None
 
