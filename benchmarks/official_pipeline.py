@@ -8,10 +8,13 @@ same records and the same machine load. It follows the official code step by ste
 ``random.random``), ``get_affine_transform`` through ``cv2.getAffineTransform``, ``warpAffine``,
 ``ToTensor`` + ``Normalize`` (in numpy: torchvision is not a dependency), the per-joint
 ``affine_transform`` loop and the per-joint ``generate_target`` loop (reference doc, "Target
-generation"). Nothing in ``sbplugins`` imports it.
+generation"); and the official decoding, ``get_max_preds`` and ``get_final_preds`` (``test_codec.py``,
+``test_weight_conversion.py``). Nothing in ``sbplugins``
+imports it.
 """
 from __future__ import annotations
 
+import math
 import random
 from typing import Dict, Sequence, Tuple
 
@@ -112,6 +115,37 @@ def generate_target(joints, joints_vis, image_size, heatmap_size, sigma):
             target[joint_id][img_y[0]:img_y[1], img_x[0]:img_x[1]] = \
                 g[g_y[0]:g_y[1], g_x[0]:g_x[1]]
     return target, target_weight
+
+
+def get_max_preds(batch_heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Official ``get_max_preds``: (N, K, H, W) -> argmax coords (N, K, 2) float32 in heatmap
+    pixels (first maximum wins; a non-positive maximum gives (0, 0)), maxvals (N, K)."""
+    n, k, _, w = batch_heatmaps.shape
+    flat = batch_heatmaps.reshape((n, k, -1))
+    idx = np.argmax(flat, 2).reshape((n, k, 1))
+    maxvals = np.amax(flat, 2).reshape((n, k, 1))
+    coords = np.tile(idx, (1, 1, 2)).astype(np.float32)
+    coords[:, :, 0] = coords[:, :, 0] % w
+    coords[:, :, 1] = np.floor(coords[:, :, 1] / w)
+    coords *= np.tile(np.greater(maxvals, 0.0), (1, 1, 2)).astype(np.float32)
+    return coords, maxvals[:, :, 0]
+
+
+def get_final_preds(batch_heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Official ``get_final_preds`` in heatmap pixels (reference doc, "Decoding"): ``get_max_preds``,
+    then 0.25 * sign of the neighbour difference, only strictly inside (1 < px < W - 1 and
+    1 < py < H - 1). (N, K, H, W) -> coords (N, K, 2) float32, maxvals (N, K)."""
+    coords, maxvals = get_max_preds(batch_heatmaps)
+    _, _, h, w = batch_heatmaps.shape
+    for i in range(coords.shape[0]):
+        for j in range(coords.shape[1]):
+            hm = batch_heatmaps[i][j]
+            px = int(math.floor(coords[i][j][0] + 0.5))
+            py = int(math.floor(coords[i][j][1] + 0.5))
+            if 1 < px < w - 1 and 1 < py < h - 1:
+                diff = np.array([hm[py][px + 1] - hm[py][px - 1], hm[py + 1][px] - hm[py - 1][px]])
+                coords[i][j] += np.sign(diff) * .25
+    return coords, maxvals
 
 
 def official_train_sample(record: Dict, flip_pairs: Sequence[Tuple[int, int]],

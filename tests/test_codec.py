@@ -24,28 +24,21 @@ def ref_generate_target(joints, joints_vis, sigma, image_size=(192, 256), heatma
 
 
 def ref_final_preds(heatmaps, mode='official'):
-    """Official get_max_preds + quarter-pixel post-processing (or MMPose's refine_keypoints),
-    in heatmap pixels. heatmaps (N, K, H, W)."""
+    """The official decoding (benchmarks/official_pipeline.py), or its argmax followed by MMPose's
+    refine_keypoints (each axis on its own bounds), in heatmap pixels. heatmaps (N, K, H, W)."""
+    if mode == 'official':
+        return official.get_final_preds(heatmaps)
+    coords, maxvals = official.get_max_preds(heatmaps)
     n, k, h, w = heatmaps.shape
-    coords = np.zeros((n, k, 2), np.float32)
-    maxvals = np.zeros((n, k), np.float32)
     for i in range(n):
         for j in range(k):
             hm = heatmaps[i, j]
-            idx = int(np.argmax(hm))
-            maxvals[i, j] = hm.reshape(-1)[idx]
-            if maxvals[i, j] > 0:
-                coords[i, j] = (idx % w, idx // w)
             px, py = int(math.floor(coords[i, j, 0] + 0.5)), int(math.floor(coords[i, j, 1] + 0.5))
             dx = dy = 0.0
-            if mode == 'official':
-                if 1 < px < w - 1 and 1 < py < h - 1:
-                    dx, dy = hm[py][px + 1] - hm[py][px - 1], hm[py + 1][px] - hm[py - 1][px]
-            else:
-                if 1 < px < w - 1 and 0 < py < h:
-                    dx = hm[py][px + 1] - hm[py][px - 1]
-                if 1 < py < h - 1 and 0 < px < w:
-                    dy = hm[py + 1][px] - hm[py - 1][px]
+            if 1 < px < w - 1 and 0 < py < h:
+                dx = hm[py][px + 1] - hm[py][px - 1]
+            if 1 < py < h - 1 and 0 < px < w:
+                dy = hm[py + 1][px] - hm[py - 1][px]
             coords[i, j] += np.sign([dx, dy]).astype(np.float32) * 0.25
     return coords, maxvals
 

@@ -31,6 +31,7 @@ if str(REPO_ROOT) not in sys.path:  # benchmarks/ is a repo folder, not an insta
     sys.path.insert(0, str(REPO_ROOT))
 
 torch = pytest.importorskip('torch')
+from benchmarks import official_pipeline as official  # noqa: E402
 from benchmarks.torch_simplebaseline import build_pose_resnet  # noqa: E402
 TOOL = REPO_ROOT / 'tools' / 'convert_weights.py'
 BOTH_FORMATS = pytest.mark.parametrize('zip_format', [True, False], ids=['zip', 'legacy'])
@@ -470,26 +471,6 @@ def randomise_pose_resnet(net, images: np.ndarray, seed: int = 0) -> None:
     net.eval()
 
 
-def reference_decode(heatmaps: np.ndarray):
-    """Reference doc "Decoding", restated loop by loop: argmax (first max wins, non-positive
-    max -> (0, 0)), then the quarter-pixel step inside the strict interior. -> (N,K,2), (N,K)."""
-    n, k, h, w = heatmaps.shape
-    coords = np.zeros((n, k, 2), np.float64)
-    scores = np.zeros((n, k), np.float64)
-    for i in range(n):
-        for j in range(k):
-            hm = heatmaps[i, j]
-            idx = int(np.argmax(hm.reshape(-1)))
-            scores[i, j] = hm.reshape(-1)[idx]
-            x, y = (float(idx % w), float(idx // w)) if scores[i, j] > 0 else (0.0, 0.0)
-            px, py = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-            if 1 < px < w - 1 and 1 < py < h - 1:
-                x += 0.25 * np.sign(hm[py][px + 1] - hm[py][px - 1])
-                y += 0.25 * np.sign(hm[py + 1][px] - hm[py - 1][px])
-            coords[i, j] = x, y
-    return coords, scores
-
-
 def build_estimator():
     from sbcore.registries import MODELS
     cfg = dict(type='TopdownPoseEstimator',
@@ -576,7 +557,8 @@ def test_parity_heatmaps_on_real_coco_crops(parity_run):
 
 def test_parity_decoded_keypoints(parity_run):
     codec = parity_run['estimator'].codec
-    ref_coords, ref_scores = reference_decode(parity_run['torch_heatmaps'])
+    # the official decoding, restated once in benchmarks/official_pipeline.py
+    ref_coords, ref_scores = official.get_final_preds(parity_run['torch_heatmaps'])
     # batch_decode answers in input-crop pixels: heatmap pixels x stride 4
     ref_coords = ref_coords * np.array([INPUT_W / HEATMAP_W, INPUT_H / HEATMAP_H])
     # the codec restates the reference rule exactly on identical heatmaps

@@ -201,16 +201,9 @@ class ResNet(BaseBackbone):
     def construct(self, x) -> Tuple[mindspore.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = ()
-        x = self.layer1(x)
-        if 0 in self.out_indices:
-            outs = outs + (x,)
-        x = self.layer2(x)
-        if 1 in self.out_indices:
-            outs = outs + (x,)
-        x = self.layer3(x)
-        if 2 in self.out_indices:
-            outs = outs + (x,)
-        x = self.layer4(x)
-        if 3 in self.out_indices:
-            outs = outs + (x,)
+        # a loop over a tuple of cells: graph mode (mindspore.jit) unrolls it at compile time
+        for index, stage in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
+            x = stage(x)
+            if index in self.out_indices:
+                outs = outs + (x,)
         return outs

@@ -95,11 +95,8 @@ class MSRAHeatmap(BaseKeypointCodec):
 
     def encode(self, keypoints: np.ndarray,
                keypoints_visible: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
-        """Keypoints in input-crop pixels -> heatmaps and per-keypoint weights.
-
-        Args:
-            keypoints: (N, K, 2) input-crop pixels.
-            keypoints_visible: (N, K) visibility (> 0 counts); None means all visible.
+        """Keypoints in input-crop pixels -> heatmaps and per-keypoint weights (arguments as
+        ``BaseKeypointCodec.encode``).
 
         Returns:
             dict(heatmaps=(K, H, W) float32, the maximum over instances;
@@ -157,13 +154,7 @@ class MSRAHeatmap(BaseKeypointCodec):
 
         Argmax with the first maximum winning; a non-positive maximum gives (0, 0); then the
         sub-pixel step of ``self.refine`` (quarter pixel, DARK or none); then heatmap -> input
-        pixels by the stride.
-
-        Args:
-            heatmaps: (N, K, H, W).
-
-        Returns:
-            keypoints (N, K, 2) float32 input-crop pixels, scores (N, K) float32.
+        pixels by the stride. Shapes as ``BaseKeypointCodec.batch_decode``.
         """
         heatmaps = self._check_heatmaps('MSRAHeatmap', heatmaps)
         coords, scores = get_heatmap_maximum(heatmaps)

@@ -14,6 +14,12 @@ from sbplugins.transforms.loading import LoadImage
 from .dataset_info import build_metainfo
 
 
+def under_data_root(data_root: str, path: Optional[str]) -> Optional[str]:
+    """``path`` (an annotation file, an image folder) under ``data_root``: joined when a root is
+    given (an absolute ``path`` stays itself, as ``os.path.join`` keeps it); None stays None."""
+    return os.path.join(data_root, path) if data_root and path is not None else path
+
+
 class BaseTopdownDataset:
     """A map-style dataset of person instances (one sample per person box).
 

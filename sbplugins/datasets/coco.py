@@ -10,8 +10,7 @@ import numpy as np
 from sbcore.errors import DataError, MissingFileError
 from sbplugins.utils.geometry.boxes import clip_bbox_xywh
 
-from .base import BaseTopdownDataset
-from sbcore.errors import DataError, MissingFileError
+from .base import BaseTopdownDataset, under_data_root
 
 
 def read_json(path: str, what: str) -> Any:
@@ -158,10 +157,9 @@ class CocoDataset(BaseTopdownDataset):
                  metainfo: Optional[dict] = None,
                  pipeline=(),
                  test_mode: bool = False):
-        self.ann_file = os.path.join(data_root, ann_file) if data_root else ann_file
-        self.bbox_file = (os.path.join(data_root, bbox_file)
-                          if data_root and bbox_file else bbox_file)
-        self.img_dir = os.path.join(data_root, (data_prefix or dict(img='images/')).get('img', ''))
+        self.ann_file = under_data_root(data_root, ann_file)
+        self.bbox_file = under_data_root(data_root, bbox_file)
+        self.img_dir = under_data_root(data_root, (data_prefix or dict(img='images/')).get('img', ''))
         self.det_score_thr = float(det_score_thr)
         super().__init__(metainfo=metainfo, pipeline=pipeline, test_mode=test_mode)
 

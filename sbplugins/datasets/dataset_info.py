@@ -12,12 +12,16 @@ Optional keys: ``evaluation`` (the dataset's own protocol, used by ``CocoMetric(
 ``iou_type`` 'keypoints' or 'keypoints_crowd', ``use_area``, ``max_dets``) and
 ``annotation_rules`` (how ``check_coco_keypoint_file`` fills gaps: ``area='bbox'``,
 ``keypoints_field``).
+
+The shipped files write their tables with ``keypoint_table`` and ``skeleton_table`` (one row per
+joint or link, in the colour convention ``CENTRE``/``LEFT``/``RIGHT``), and a file that reuses
+another's layout reads it with ``read_dataset_info('coco')``.
 """
 from __future__ import annotations
 
 import os
 import runpy
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -27,6 +31,24 @@ from sbcore.errors import ConfigError, DataError, MissingFileError
 _REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights', 'sigmas')
 _REQUIRED_JOINT_KEYS = ('name', 'id', 'color', 'type', 'swap')
 _EVALUATION_KEYS = ('iou_type', 'use_area', 'max_dets')
+
+# The colour convention of the shipped files (RGB): centre blue, left limbs green, right orange.
+CENTRE, LEFT, RIGHT = (51, 153, 255), (0, 255, 0), (255, 128, 0)
+
+
+def keypoint_table(*joints: Sequence[Any]) -> Dict[int, dict]:
+    """``keypoint_info`` from one row per joint, ``(id, name, color, type)`` or
+    ``(id, name, color, type, swap)`` (swap: the mirrored joint's name; none -> ``''``).
+    Each row gets its own colour list, so no two tables share a mutable value."""
+    return {idx: dict(name=name, id=idx, color=list(color), type=part, swap=swap[0] if swap else '')
+            for idx, name, color, part, *swap in joints}
+
+
+def skeleton_table(*links: Tuple[str, str, Sequence[int]], first_id: int = 0) -> Dict[int, dict]:
+    """``skeleton_info`` from one row per link, ``(name_a, name_b, color)``, numbered in order
+    from ``first_id`` (a table extending another's starts after its last link)."""
+    return {i: dict(link=(a, b), id=i, color=list(color))
+            for i, (a, b, color) in enumerate(links, start=first_id)}
 
 
 def parse_dataset_info(info: dict, source: str = '<dict>') -> dict:
@@ -150,13 +172,20 @@ def resolve_info_path(name_or_path: str) -> str:
         f'({", ".join(shipped_dataset_names())}) nor an existing file (cwd {os.getcwd()})')
 
 
-def load_dataset_info(path: str) -> dict:
-    """Execute a dataset-info Python file and parse its ``dataset_info`` (``parse_dataset_info``)."""
-    path = resolve_info_path(path)
+def read_dataset_info(name_or_path: str) -> dict:
+    """The raw ``dataset_info`` dict of a dataset-info file (a shipped name or a path), executed
+    afresh on every call, so a caller may change what it gets."""
+    path = resolve_info_path(name_or_path)
     namespace = runpy.run_path(path)
     if 'dataset_info' not in namespace:
         raise DataError(f'dataset-info file {path} defines no variable "dataset_info"')
-    return parse_dataset_info(namespace['dataset_info'], source=path)
+    return namespace['dataset_info']
+
+
+def load_dataset_info(path: str) -> dict:
+    """Execute a dataset-info Python file and parse its ``dataset_info`` (``parse_dataset_info``)."""
+    path = resolve_info_path(path)
+    return parse_dataset_info(read_dataset_info(path), source=path)
 
 
 def build_metainfo(metainfo: Dict) -> dict:

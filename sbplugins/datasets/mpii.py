@@ -8,7 +8,7 @@ import numpy as np
 
 from sbplugins.utils.geometry.boxes import PIXEL_STD, fix_aspect_ratio
 
-from .base import BaseTopdownDataset
+from .base import BaseTopdownDataset, under_data_root
 from .coco import read_json
 from sbcore.errors import DataError, MissingFileError
 
@@ -75,10 +75,9 @@ class MpiiDataset(BaseTopdownDataset):
                  pipeline=(),
                  test_mode: bool = False,
                  input_size: Sequence[int] = (256, 256)):
-        self.ann_file = os.path.join(data_root, ann_file) if data_root else ann_file
-        self.headbox_file = (os.path.join(data_root, headbox_file)
-                             if data_root and headbox_file else headbox_file)
-        self.img_dir = os.path.join(data_root, (data_prefix or dict(img='images/')).get('img', ''))
+        self.ann_file = under_data_root(data_root, ann_file)
+        self.headbox_file = under_data_root(data_root, headbox_file)
+        self.img_dir = under_data_root(data_root, (data_prefix or dict(img='images/')).get('img', ''))
         self.aspect_ratio = float(input_size[0]) / float(input_size[1])
         super().__init__(metainfo=metainfo, pipeline=pipeline, test_mode=test_mode)
 

@@ -11,7 +11,7 @@ import numpy as np
 from sbcore.errors import MissingFileError
 from sbplugins.utils.geometry.boxes import clip_bbox_xywh
 
-from .base import BaseTopdownDataset
+from .base import BaseTopdownDataset, under_data_root
 
 
 class PoseTrack18Dataset(BaseTopdownDataset):
@@ -40,8 +40,8 @@ class PoseTrack18Dataset(BaseTopdownDataset):
 
     def __init__(self, ann_file: str, data_root: str = '', data_prefix: Optional[dict] = None,
                  metainfo: Optional[dict] = None, pipeline=(), test_mode: bool = False):
-        self.ann_file = os.path.join(data_root, ann_file) if data_root else ann_file
-        self.img_dir = os.path.join(data_root, (data_prefix or dict(img='')).get('img', ''))
+        self.ann_file = under_data_root(data_root, ann_file)
+        self.img_dir = under_data_root(data_root, (data_prefix or dict(img='')).get('img', ''))
         super().__init__(metainfo=metainfo, pipeline=pipeline, test_mode=test_mode)
 
     def ann_files(self) -> List[str]:

@@ -3,4 +3,3 @@
 Should reproduce: AP 72.2 | AP50 89.3 | AP75 78.9 | APm 68.1 | APl 79.7 | AR 77.6 (34.0M, 20.0 GFLOPs).
 """
 _base_ = ['./res50_256x192.py', '../../_base_/data/coco_384x288.py']
-model = dict(codec=dict(input_size=(288, 384), heatmap_size=(72, 96), sigma=3.0))

@@ -8,8 +8,5 @@ _base_ = [
     '../../_base_/data/mpii_256x256.py',
     '../../_base_/schedules/official_140e.py',
 ]
-model = dict(
-    pretrained='data/pretrained/resnet50_imagenet.ckpt',
-    head=dict(out_channels=16),
-    codec=dict(input_size=(256, 256), heatmap_size=(64, 64), sigma=2.0))
+model = dict(pretrained='data/pretrained/resnet50_imagenet.ckpt', head=dict(out_channels=16))
 default_hooks = dict(checkpoint=dict(save_best='pckh/Mean'))

@@ -11,6 +11,8 @@ One loader thread (``num_workers=1``): the same batches as worker processes, wit
 them at every epoch (~2 s each on the Intel CPU).
 The data is generated under data/synthetic/ on first use (deterministic from the seed).
 """
+from sbplugins.transforms.topdown_pipelines import topdown_train_pipeline, topdown_val_pipeline
+
 _base_ = ['../../_base_/default_runtime.py', '../../_base_/models/simplebaseline_res50.py']
 _codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0)
 # difficulty 1.0: the generator's full rate of back-facing people, occluders, cut-off people and
@@ -23,23 +25,12 @@ model = dict(
     codec=_codec)
 train_dataloader = dict(
     batch_size=32, num_workers=1, shuffle=True,
-    dataset=dict(**_data, split='train', pipeline=[
-        dict(type='LoadImage'),
-        dict(type='GetBBoxCenterScale', aspect_ratio=96 / 128),
-        dict(type='RandomBBoxTransform', scale_factor=0.25, rotate_factor=30.0, rotate_prob=0.6),
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='TopdownAffine', input_size=(96, 128)),
-        dict(type='GenerateTarget', encoder=_codec),
-        dict(type='PackPoseInputs'),
-    ]))
+    dataset=dict(**_data, split='train',
+                 pipeline=topdown_train_pipeline(_codec, scale_factor=0.25, rotate_factor=30.0)))
 val_dataloader = dict(
     batch_size=64, num_workers=2, shuffle=False,
-    dataset=dict(**_data, split='val', use_detections=True, test_mode=True, pipeline=[
-        dict(type='LoadImage'),
-        dict(type='GetBBoxCenterScale', aspect_ratio=96 / 128),
-        dict(type='TopdownAffine', input_size=(96, 128)),
-        dict(type='PackPoseInputs'),
-    ]))
+    dataset=dict(**_data, split='val', use_detections=True, test_mode=True,
+                 pipeline=topdown_val_pipeline(_codec)))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoMetric', ann_file='data/synthetic/annotations/person_keypoints_val.json')
 test_evaluator = val_evaluator

@@ -7,16 +7,11 @@ Expected (measured here, 2-core Intel Xeon, synthetic val, AP / AP .75 / AR, 20 
 0.665 / 0.785 / 0.704 against the official recipe's 0.640 / 0.763 / 0.679; DARK's decoding
 alone on the official model: 0.663 (README, "Decoding").
 """
+from sbplugins.transforms.topdown_pipelines import topdown_train_pipeline
+
 _base_ = ['./res18_128x96.py']
 _codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2.0,
               unbiased=True, blur_kernel_size=11)
 model = dict(codec=_codec)
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale', aspect_ratio=96 / 128),
-    dict(type='RandomBBoxTransform', scale_factor=0.25, rotate_factor=30.0, rotate_prob=0.6),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='TopdownAffine', input_size=(96, 128)),
-    dict(type='GenerateTarget', encoder=_codec),
-    dict(type='PackPoseInputs'),
-]))
+train_dataloader = dict(dataset=dict(
+    pipeline=topdown_train_pipeline(_codec, scale_factor=0.25, rotate_factor=30.0)))

@@ -12,12 +12,7 @@ evaluator uses the unscaled box area and reports one mAP, so numbers differ from
 A missing ``area`` is the box's w * h. Both the published JSON (``AicDataset``) and MMPose's
 COCO-style conversion (``CocoDataset``) load with this file.
 """
-_CENTRE, _LEFT, _RIGHT = [51, 153, 255], [0, 255, 0], [255, 128, 0]
-
-
-def _joint(idx, name, color, part, swap=''):
-    return dict(name=name, id=idx, color=color, type=part, swap=swap)
-
+from sbplugins.datasets.dataset_info import CENTRE, LEFT, RIGHT, keypoint_table, skeleton_table
 
 dataset_info = dict(
     dataset_name='aic',
@@ -29,38 +24,38 @@ dataset_info = dict(
         year='2017',
         homepage='https://github.com/AIChallenger/AI_Challenger_2017',
     ),
-    keypoint_info={
-        0: _joint(0, 'right_shoulder', _RIGHT, 'upper', 'left_shoulder'),
-        1: _joint(1, 'right_elbow', _RIGHT, 'upper', 'left_elbow'),
-        2: _joint(2, 'right_wrist', _RIGHT, 'upper', 'left_wrist'),
-        3: _joint(3, 'left_shoulder', _LEFT, 'upper', 'right_shoulder'),
-        4: _joint(4, 'left_elbow', _LEFT, 'upper', 'right_elbow'),
-        5: _joint(5, 'left_wrist', _LEFT, 'upper', 'right_wrist'),
-        6: _joint(6, 'right_hip', _RIGHT, 'lower', 'left_hip'),
-        7: _joint(7, 'right_knee', _RIGHT, 'lower', 'left_knee'),
-        8: _joint(8, 'right_ankle', _RIGHT, 'lower', 'left_ankle'),
-        9: _joint(9, 'left_hip', _LEFT, 'lower', 'right_hip'),
-        10: _joint(10, 'left_knee', _LEFT, 'lower', 'right_knee'),
-        11: _joint(11, 'left_ankle', _LEFT, 'lower', 'right_ankle'),
-        12: _joint(12, 'head_top', _CENTRE, 'upper'),
-        13: _joint(13, 'neck', _CENTRE, 'upper'),
-    },
-    skeleton_info={
-        0: dict(link=('right_wrist', 'right_elbow'), id=0, color=_RIGHT),
-        1: dict(link=('right_elbow', 'right_shoulder'), id=1, color=_RIGHT),
-        2: dict(link=('right_shoulder', 'neck'), id=2, color=_CENTRE),
-        3: dict(link=('neck', 'left_shoulder'), id=3, color=_CENTRE),
-        4: dict(link=('left_shoulder', 'left_elbow'), id=4, color=_LEFT),
-        5: dict(link=('left_elbow', 'left_wrist'), id=5, color=_LEFT),
-        6: dict(link=('right_ankle', 'right_knee'), id=6, color=_RIGHT),
-        7: dict(link=('right_knee', 'right_hip'), id=7, color=_RIGHT),
-        8: dict(link=('right_hip', 'left_hip'), id=8, color=_CENTRE),
-        9: dict(link=('left_hip', 'left_knee'), id=9, color=_LEFT),
-        10: dict(link=('left_knee', 'left_ankle'), id=10, color=_LEFT),
-        11: dict(link=('head_top', 'neck'), id=11, color=_CENTRE),
-        12: dict(link=('right_shoulder', 'right_hip'), id=12, color=_CENTRE),
-        13: dict(link=('left_shoulder', 'left_hip'), id=13, color=_CENTRE),
-    },
+    keypoint_info=keypoint_table(
+        (0, 'right_shoulder', RIGHT, 'upper', 'left_shoulder'),
+        (1, 'right_elbow', RIGHT, 'upper', 'left_elbow'),
+        (2, 'right_wrist', RIGHT, 'upper', 'left_wrist'),
+        (3, 'left_shoulder', LEFT, 'upper', 'right_shoulder'),
+        (4, 'left_elbow', LEFT, 'upper', 'right_elbow'),
+        (5, 'left_wrist', LEFT, 'upper', 'right_wrist'),
+        (6, 'right_hip', RIGHT, 'lower', 'left_hip'),
+        (7, 'right_knee', RIGHT, 'lower', 'left_knee'),
+        (8, 'right_ankle', RIGHT, 'lower', 'left_ankle'),
+        (9, 'left_hip', LEFT, 'lower', 'right_hip'),
+        (10, 'left_knee', LEFT, 'lower', 'right_knee'),
+        (11, 'left_ankle', LEFT, 'lower', 'right_ankle'),
+        (12, 'head_top', CENTRE, 'upper'),
+        (13, 'neck', CENTRE, 'upper'),
+    ),
+    skeleton_info=skeleton_table(
+        ('right_wrist', 'right_elbow', RIGHT),
+        ('right_elbow', 'right_shoulder', RIGHT),
+        ('right_shoulder', 'neck', CENTRE),
+        ('neck', 'left_shoulder', CENTRE),
+        ('left_shoulder', 'left_elbow', LEFT),
+        ('left_elbow', 'left_wrist', LEFT),
+        ('right_ankle', 'right_knee', RIGHT),
+        ('right_knee', 'right_hip', RIGHT),
+        ('right_hip', 'left_hip', CENTRE),
+        ('left_hip', 'left_knee', LEFT),
+        ('left_knee', 'left_ankle', LEFT),
+        ('head_top', 'neck', CENTRE),
+        ('right_shoulder', 'right_hip', CENTRE),
+        ('left_shoulder', 'left_hip', CENTRE),
+    ),
     joint_weights=[1., 1.2, 1.5, 1., 1.2, 1.5, 1., 1.2, 1.5, 1., 1.2, 1.5, 1., 1.],
     # keypoint_eval.py: delta = 2 * [these]
     sigmas=[

@@ -5,22 +5,17 @@ Source: the Human-Art release (Ju et al., CVPR 2023; idea-research.github.io/Hum
 swaps, skeleton, joint weights and OKS sigmas are COCO's (read from coco.py here). The 21-joint
 layout (``keypoints_21``) is humanart21.py. Protocol: COCO's (``area`` present).
 """
-import os
-import runpy
-
-_coco = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'coco.py'))
-
-HUMANART_PAPER = dict(
-    author='Ju, Xuan and Zeng, Ailing and Wang, Jianan and Xu, Qiang and Zhang, Lei',
-    title='Human-Art: A Versatile Human-Centric Dataset Bridging Natural and Artificial Scenes',
-    container='CVPR',
-    year='2023',
-    homepage='https://idea-research.github.io/HumanArt/',
-)
+from sbplugins.datasets.dataset_info import read_dataset_info
 
 dataset_info = dict(
-    _coco['dataset_info'],
+    read_dataset_info('coco'),
     dataset_name='humanart',
-    paper_info=HUMANART_PAPER,
+    paper_info=dict(
+        author='Ju, Xuan and Zeng, Ailing and Wang, Jianan and Xu, Qiang and Zhang, Lei',
+        title='Human-Art: A Versatile Human-Centric Dataset Bridging Natural and Artificial Scenes',
+        container='CVPR',
+        year='2023',
+        homepage='https://idea-research.github.io/HumanArt/',
+    ),
     evaluation=dict(iou_type='keypoints', use_area=True, max_dets=20),
 )

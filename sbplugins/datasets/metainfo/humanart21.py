@@ -6,32 +6,27 @@ right_toe). The extra joints get the ankles' OKS sigma 0.089 and weight 1, as in
 humanart21 dataset info; fingers hang off the wrists and toes off the ankles in the skeleton.
 ``annotation_rules.keypoints_field`` makes CocoDataset and CocoMetric read ``keypoints_21``.
 """
-import os
-import runpy
+from sbplugins.datasets.dataset_info import (LEFT, RIGHT, keypoint_table, read_dataset_info,
+                                             skeleton_table)
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_coco = runpy.run_path(os.path.join(_here, 'coco.py'))['dataset_info']
-_humanart = runpy.run_path(os.path.join(_here, 'humanart.py'))
-_LEFT, _RIGHT = [0, 255, 0], [255, 128, 0]
-
-_extra = [('left_finger', _LEFT, 'upper', 'right_finger'),
-          ('right_finger', _RIGHT, 'upper', 'left_finger'),
-          ('left_toe', _LEFT, 'lower', 'right_toe'),
-          ('right_toe', _RIGHT, 'lower', 'left_toe')]
-_keypoints = dict(_coco['keypoint_info'])
-for _i, (_name, _color, _part, _swap) in enumerate(_extra, start=17):
-    _keypoints[_i] = dict(name=_name, id=_i, color=_color, type=_part, swap=_swap)
-_skeleton = dict(_coco['skeleton_info'])
-for _end, _tip, _color in (('left_ankle', 'left_toe', _LEFT), ('right_ankle', 'right_toe', _RIGHT),
-                           ('left_wrist', 'left_finger', _LEFT),
-                           ('right_wrist', 'right_finger', _RIGHT)):
-    _skeleton[len(_skeleton)] = dict(link=(_end, _tip), id=len(_skeleton), color=_color)
+_coco = read_dataset_info('coco')
 
 dataset_info = dict(
     dataset_name='humanart21',
-    paper_info=_humanart['HUMANART_PAPER'],
-    keypoint_info=_keypoints,
-    skeleton_info=_skeleton,
+    paper_info=read_dataset_info('humanart')['paper_info'],
+    keypoint_info={**_coco['keypoint_info'], **keypoint_table(
+        (17, 'left_finger', LEFT, 'upper', 'right_finger'),
+        (18, 'right_finger', RIGHT, 'upper', 'left_finger'),
+        (19, 'left_toe', LEFT, 'lower', 'right_toe'),
+        (20, 'right_toe', RIGHT, 'lower', 'left_toe'),
+    )},
+    skeleton_info={**_coco['skeleton_info'], **skeleton_table(
+        ('left_ankle', 'left_toe', LEFT),
+        ('right_ankle', 'right_toe', RIGHT),
+        ('left_wrist', 'left_finger', LEFT),
+        ('right_wrist', 'right_finger', RIGHT),
+        first_id=len(_coco['skeleton_info']),
+    )},
     joint_weights=list(_coco['joint_weights']) + [1.0] * 4,
     sigmas=list(_coco['sigmas']) + [0.089] * 4,
     evaluation=dict(iou_type='keypoints', use_area=True, max_dets=20),

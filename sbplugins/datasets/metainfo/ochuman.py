@@ -7,13 +7,10 @@ so names, swaps, skeleton, joint weights and OKS sigmas are COCO's (read from co
 (MMPose's ochuman dataset info names itself 'macaque', a copy-paste slip not repeated here.)
 Protocol: COCO's (segmentation area present).
 """
-import os
-import runpy
-
-_coco = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'coco.py'))
+from sbplugins.datasets.dataset_info import read_dataset_info
 
 dataset_info = dict(
-    _coco['dataset_info'],
+    read_dataset_info('coco'),
     dataset_name='ochuman',
     paper_info=dict(
         author='Zhang, Song-Hai and Li, Ruilong and Dong, Xin and Rosin, Paul and Cai, Zixi and '

@@ -3,10 +3,10 @@ ears are never labelled. Head bottom/top have no left/right partner, so they are
 flip, and the head links differ; colours, weights and OKS sigmas are COCO's (as MMPose's
 posetrack18 info)."""
 import copy
-import os
-import runpy
 
-_coco = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'coco.py'))['dataset_info']
+from sbplugins.datasets.dataset_info import CENTRE, read_dataset_info, skeleton_table
+
+_coco = read_dataset_info('coco')
 dataset_info = copy.deepcopy(_coco)
 dataset_info['dataset_name'] = 'posetrack18'
 dataset_info['paper_info'] = dict(
@@ -19,7 +19,7 @@ dataset_info['skeleton_info'] = {
     i: dict(link=link['link'], id=i, color=link['color'])
     for i, link in enumerate(l for l in _coco['skeleton_info'].values()
                              if not set(l['link']) & {'left_eye', 'right_eye', 'left_ear', 'right_ear'})}
-for _link in (('nose', 'head_bottom'), ('nose', 'head_top'), ('head_bottom', 'left_shoulder'),
-              ('head_bottom', 'right_shoulder')):
-    _i = len(dataset_info['skeleton_info'])
-    dataset_info['skeleton_info'][_i] = dict(link=_link, id=_i, color=[51, 153, 255])
+dataset_info['skeleton_info'].update(skeleton_table(
+    ('nose', 'head_bottom', CENTRE), ('nose', 'head_top', CENTRE),
+    ('head_bottom', 'left_shoulder', CENTRE), ('head_bottom', 'right_shoulder', CENTRE),
+    first_id=len(dataset_info['skeleton_info'])))
