@@ -104,7 +104,10 @@ setup(
         # OnnxDetector (a person detector exported to ONNX).
         'deploy': DEPLOY,
         'onnx': DEPLOY,
-        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0'] + DEPLOY,
+        # setuptools>=70.1 builds wheels itself (bdist_wheel): the install tests build sbcore and
+        # sbpose offline, without build isolation, and a fresh venv's setuptools 65.5 failed there
+        # ('No module named setuptools.command.bdist_wheel' next to wheel 0.48; measured).
+        'tests': ['pytest>=7', 'hypothesis>=6', 'torch==2.13.0', 'setuptools>=70.1'] + DEPLOY,
     },
     entry_points=ENTRY_POINTS,
 )
