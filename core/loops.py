@@ -90,6 +90,7 @@ class BaseTrainLoop(BaseLoop):
         import mindspore as ms
         r = self.runner
         r.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=data_batch)
+        r.train_step.check_trainable()
         inputs = [ms.Tensor(x) for x in r.model.train_inputs(data_batch)]
         total, terms, applied = r.train_step(*inputs)
         loss = float(total.asnumpy())

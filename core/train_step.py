@@ -21,6 +21,10 @@ from .errors import ConfigError, check_keys, check_number
 from .registries import OPTIMIZERS
 
 
+class TrainableParametersChanged(RuntimeError):
+    """``requires_grad`` was changed after the training step was built (see ``check_trainable``)."""
+
+
 class TrainStep:
     """Callable ``step(*inputs) -> (total_loss, loss_terms, applied)``: Tensors and a bool.
 
@@ -87,6 +91,21 @@ class TrainStep:
 
     def get_lr(self) -> float:
         return float(self.optimizer.learning_rate.asnumpy())
+
+    def check_trainable(self) -> None:
+        """Raise when the model's trainable parameters are no longer those the step was built
+        with. Both compiled functions captured that list, so a hook flipping ``requires_grad``
+        mid-run would change nothing, silently (measured: docs/plugins.md, "Loop"); the check
+        costs 0.14 ms per step for the main-job model (Intel Xeon)."""
+        built = {id(p): p.name for p in self.optimizer.parameters}
+        now = {id(p): p.name for p in self.model.trainable_params()}
+        if built.keys() != now.keys():
+            changed = sorted(set(built.values()) ^ set(now.values()))
+            raise TrainableParametersChanged(
+                f'the trainable parameters changed during training ({len(built)} when the '
+                f'training step was built, {len(now)} now; e.g. {", ".join(changed[:3])}): the '
+                f'step updates only those it was built with. Freeze in the model\'s constructor '
+                f'(e.g. ResNet frozen_stages=N) instead of setting requires_grad during the run.')
 
     def set_lr(self, lr: float) -> None:
         # Parameter.set_data is not seen by kernels that already ran with the parameter (measured:

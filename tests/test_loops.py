@@ -108,6 +108,41 @@ def test_a_hook_can_stop_the_run_after_the_current_step(tmp_path, train_cfg, sto
         tmp_path / 'run.log').read_text()
 
 
+@HOOKS.register(force=True)
+class SetRequiresGradHook(Hook):
+    """Flips ``requires_grad`` of the model's first layer at an epoch's start (MMEngine-style
+    freezing or unfreezing from a hook)."""
+
+    def __init__(self, at_epoch, requires_grad):
+        self.at_epoch, self.requires_grad = at_epoch, requires_grad
+
+    def before_train_epoch(self, runner):
+        if runner.epoch == self.at_epoch:
+            for param in runner.model.fc1.get_parameters():
+                param.requires_grad = self.requires_grad
+
+
+@pytest.mark.parametrize('frozen_at_start, requires_grad, changed', [
+    (False, False, (4, 2)),  # freezing mid-run: fc1's weight and bias of the 4 parameters
+    (True, True, (2, 4)),  # unfreezing mid-run
+])
+def test_changing_requires_grad_during_the_run_is_an_error_not_a_silent_no_op(
+        tmp_path, frozen_at_start, requires_grad, changed):
+    from sbcore.train_step import TrainableParametersChanged
+    runner = Runner(toy_config(tmp_path, train_cfg=dict(max_epochs=3, val_interval=0),
+                               custom_hooks=[dict(type='SetRequiresGradHook', at_epoch=1,
+                                                  requires_grad=requires_grad)]))
+    if frozen_at_start:  # before the step is built: frozen for the whole run, which works
+        for param in runner.model.fc1.get_parameters():
+            param.requires_grad = False
+    with pytest.raises(TrainableParametersChanged) as err:
+        runner.train()
+    built, now = changed
+    assert f'({built} when the training step was built, {now} now; e.g. fc1.bias, fc1.weight)' in (
+        str(err.value))
+    assert runner.iter == 8 and runner.epoch == 1  # the first epoch trained; nothing after
+
+
 @pytest.mark.parametrize('train_cfg, checkpoint_name', [
     (dict(max_epochs=30, val_interval=1), 'epoch_{}'),
     (dict(type='IterBasedTrainLoop', max_iters=240, val_interval=8), 'iter_{}'),
