@@ -368,3 +368,15 @@ def test_gt_box_clipping_stays_inside_the_image(box, img_w, img_h):
     x, y, w, h = clipped
     assert 0 <= x and 0 <= y and w >= 0 and h >= 0
     assert x + w <= img_w - 1 and y + h <= img_h - 1
+
+
+@pytest.mark.parametrize('dataset', ['CocoDataset', 'MpiiDataset', 'PoseTrack18Dataset'])
+def test_a_pipeline_given_as_one_step_is_named_before_any_file_is_read(dataset):
+    """``pipeline=dict(...)`` instead of a list of steps: the argument check names it (the
+    annotation file, which does not exist, is never opened)."""
+    from sbcore.registries import DATASETS
+    with pytest.raises(ConfigError, match=rf"datasets registry: {dataset}: argument "
+                                          rf"pipeline={{'type': 'LoadImage'}} \(dict\) does not fit "
+                                          rf"its annotation Sequence"):
+        DATASETS.build(dict(type=dataset, ann_file='missing.json',
+                            pipeline=dict(type='LoadImage')))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -155,7 +155,7 @@ class CocoDataset(BaseTopdownDataset):
                  bbox_file: Optional[str] = None,
                  det_score_thr: float = 0.0,
                  metainfo: Optional[dict] = None,
-                 pipeline=(),
+                 pipeline: Sequence = (),
                  test_mode: bool = False):
         self.ann_file = under_data_root(data_root, ann_file)
         self.bbox_file = under_data_root(data_root, bbox_file)

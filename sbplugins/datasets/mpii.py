@@ -72,7 +72,7 @@ class MpiiDataset(BaseTopdownDataset):
                  data_prefix: Optional[dict] = None,
                  headbox_file: Optional[str] = None,
                  metainfo: Optional[dict] = None,
-                 pipeline=(),
+                 pipeline: Sequence = (),
                  test_mode: bool = False,
                  input_size: Sequence[int] = (256, 256)):
         self.ann_file = under_data_root(data_root, ann_file)

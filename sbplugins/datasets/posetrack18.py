@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -39,7 +39,7 @@ class PoseTrack18Dataset(BaseTopdownDataset):
     default_metainfo_file = 'posetrack18'
 
     def __init__(self, ann_file: str, data_root: str = '', data_prefix: Optional[dict] = None,
-                 metainfo: Optional[dict] = None, pipeline=(), test_mode: bool = False):
+                 metainfo: Optional[dict] = None, pipeline: Sequence = (), test_mode: bool = False):
         self.ann_file = under_data_root(data_root, ann_file)
         self.img_dir = under_data_root(data_root, (data_prefix or dict(img='')).get('img', ''))
         super().__init__(metainfo=metainfo, pipeline=pipeline, test_mode=test_mode)
