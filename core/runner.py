@@ -20,8 +20,9 @@ from . import dist, run_state  # noqa: E402
 from .config import Config  # noqa: E402
 from .data import DataLoader, build_dataloader  # noqa: E402
 from .errors import ConfigError, check_keys  # noqa: E402
-from .hooks.builder import build_hooks, sort_hooks  # noqa: E402
+from .hooks.builder import build_hook, build_hooks, sort_hooks  # noqa: E402
 from .hooks.hook import HOOK_POINTS, Hook  # noqa: E402
+from .priority import get_priority  # noqa: E402
 from .registries import LOOPS, MODELS, known_config_keys  # noqa: E402
 from .run_env import setup_run_env  # noqa: E402
 from .train_step import TrainStep, build_train_step, compile_inference  # noqa: E402
@@ -69,7 +70,13 @@ class Runner:
         return cls(cfg)
 
     # hooks -----------------------------------------------------------------------------------
-    def register_hook(self, hook: Hook) -> None:
+    def register_hook(self, hook: Union[Hook, dict], priority: Any = None) -> None:
+        """Add a hook, or the config of one, in priority order (MMEngine's ``register_hook``);
+        ``priority`` replaces the hook's own."""
+        hook = build_hook(hook)
+        if priority is not None:
+            get_priority(priority)  # a bad value fails here, naming the levels
+            hook.priority = priority
         self.hooks = sort_hooks(self.hooks + [hook])
 
     def call_hook(self, point: str, **kwargs: Any) -> None:

@@ -149,6 +149,19 @@ def test_hooks_run_in_priority_order_then_config_order(tmp_path):
     assert [r[1] for r in SINKS[sink]] == ['first', 'very_high', 'normal_a', 'normal_b', 'low']
 
 
+def test_register_hook_takes_a_hook_or_its_config_and_a_priority(tmp_path):
+    """MMEngine's ``runner.register_hook(hook, priority=None)``: inserted in priority order."""
+    runner = Runner(toy_config(tmp_path))
+    runner.register_hook(dict(type='PointRecorderHook', sink='registered', label='cfg'), 'HIGHEST')
+    runner.register_hook(PointRecorderHook(sink='registered', label='object'), priority=95)
+    runner.register_hook(PointRecorderHook(sink='registered', label='own'))  # its own: NORMAL
+    names = [getattr(h, 'label', None) or type(h).__name__ for h in runner.hooks]
+    assert names == ['cfg', 'IterTimerHook', 'DistSamplerSeedHook', 'own', 'LoggerHook',
+                     'ParamSchedulerHook', 'CheckpointHook', 'object']
+    with pytest.raises(ValueError, match="unknown hook priority 'TOP'"):
+        runner.register_hook(PointRecorderHook(sink='registered'), priority='TOP')
+
+
 @pytest.mark.parametrize('priority, error, match', [
     ('HIHG', ValueError, "hook 'PointRecorderHook': unknown hook priority 'HIHG'"),
     (101, ValueError, r"hook 'PointRecorderHook': .*must be in \[0, 100\], got 101"),
