@@ -50,6 +50,7 @@ class TrainStep:
                  base_lr: Optional[float] = None):
         self.model = model
         self.optimizer = optimizer
+        self._built_with = {id(p): p.name for p in optimizer.parameters}  # see check_trainable
         self.base_lr = self.get_lr() if base_lr is None else float(base_lr)
         self.max_norm = None if not clip_grad else float(clip_grad['max_norm'])
         self.loss_scale = float(loss_scale) if loss_scale else None
@@ -97,7 +98,7 @@ class TrainStep:
         with. Both compiled functions captured that list, so a hook flipping ``requires_grad``
         mid-run would change nothing, silently (measured: docs/plugins.md, "Loop"); the check
         costs 0.14 ms per step for the main-job model (Intel Xeon)."""
-        built = {id(p): p.name for p in self.optimizer.parameters}
+        built = self._built_with
         now = {id(p): p.name for p in self.model.trainable_params()}
         if built.keys() != now.keys():
             changed = sorted(set(built.values()) ^ set(now.values()))
