@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks import official_pipeline as official
 from sbplugins.codecs.msra_heatmap import MSRAHeatmap
 from sbplugins.codecs.refinement import (gaussian_blur, get_heatmap_maximum, refine_dark,
                                          refine_dark_udp)
@@ -43,7 +44,8 @@ def ref_gaussian_blur(hm, kernel):
 
 def ref_dark_decode(hm, kernel=11):
     """DARK's get_final_preds in heatmap px: argmax, blur, max(., 1e-10), log, taylor."""
-    coords, maxvals = get_max_preds_loop(hm)
+    coords, maxvals = official.get_max_preds(hm)
+    coords = coords.astype(np.float64)
     logs = np.log(np.maximum(ref_gaussian_blur(hm, kernel), 1e-10))
     n, k, h, w = hm.shape
     for i, j in itertools.product(range(n), range(k)):
@@ -65,21 +67,10 @@ def ref_dark_decode(hm, kernel=11):
     return coords, maxvals
 
 
-def get_max_preds_loop(hm):
-    n, k, h, w = hm.shape
-    coords = np.zeros((n, k, 2), np.float64)
-    maxvals = np.zeros((n, k), np.float32)
-    for i, j in itertools.product(range(n), range(k)):
-        idx = int(np.argmax(hm[i, j]))
-        maxvals[i, j] = hm[i, j].reshape(-1)[idx]
-        if maxvals[i, j] > 0:
-            coords[i, j] = (idx % w, idx // w)
-    return coords, maxvals
-
-
 def ref_post_dark_udp(hm, kernel=11):
     """UDP's post_dark_udp, flat-index form, per instance (valid maxima only)."""
-    coords, maxvals = get_max_preds_loop(hm)
+    coords, maxvals = official.get_max_preds(hm)
+    coords = coords.astype(np.float64)
     n, k, h, w = hm.shape
     blurred = np.clip(ref_gaussian_blur(hm, kernel), 0.001, 50)
     blurred = np.log(blurred)

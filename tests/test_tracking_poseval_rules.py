@@ -12,9 +12,9 @@ import pytest
 
 from sbcore.errors import DataError
 from sbplugins.metrics.posetrack_eval import evaluate_tracking
-from sbplugins.metrics.posetrack_matching import (MIN_SCORE, annotated, frame_distances,
-                                                  pair_persons, remove_ignored)
-from sbplugins.metrics.posetrack_files import aligned_frames, evaluate_files
+from sbplugins.metrics.posetrack_files import MIN_SCORE, aligned_frames, evaluate_files
+from sbplugins.metrics.posetrack_matching import (annotated, frame_distances, pair_persons,
+                                                  remove_ignored)
 from sbplugins.tracking.posetrack import person_category, tracked_frame, write_posetrack18
 
 HEAD = [0.0, 0.0, 30.0, 40.0]

@@ -25,6 +25,22 @@ def limb_direction(deg: float, outward: float) -> np.ndarray:
     return np.array([outward * np.sin(r), np.cos(r)])
 
 
+def trunk(side: float, yaw: float, torso: float) -> np.ndarray:
+    """(18, 2) zeros with the shoulders and hips set: ``side`` is the image-x sign of the
+    person's left, ``yaw`` narrows shoulders and hips, ``torso`` is the shoulder height."""
+    j = np.zeros((18, 2))
+    for s, (sh, hip) in ((side, (5, 11)), (-side, (6, 12))):
+        j[sh] = (s * 0.115 * yaw, -torso)
+        j[hip] = (s * 0.085 * yaw, 0.0)
+    return j
+
+
+def face_points(side: float, yaw: float, head_r: float) -> np.ndarray:
+    """(5, 2) nose, eyes and ears about the head centre, before the head's tilt."""
+    return np.array([[0, 0.3], [side * 0.38 * yaw, -0.12], [-side * 0.38 * yaw, -0.12],
+                     [side * 0.95, 0.05], [-side * 0.95, 0.05]]) * head_r
+
+
 def sample_pose(rng: np.random.Generator, front: bool, difficulty: float = 1.0) -> Tuple[np.ndarray, float]:
     """Joint positions of one figure in body-height units (y down, hip centre at the origin).
 
@@ -38,10 +54,7 @@ def sample_pose(rng: np.random.Generator, front: bool, difficulty: float = 1.0) 
     yaw = rng.uniform(0.6, 1.0)  # body turned away from the camera narrows shoulders and hips
     torso = rng.uniform(0.28, 0.31)
     head_r = rng.uniform(0.064, 0.072)  # a little large, so the face points are learnable
-    j = np.zeros((18, 2))
-    for s, (sh, hip) in ((side, (5, 11)), (-side, (6, 12))):
-        j[sh] = (s * 0.115 * yaw, -torso)
-        j[hip] = (s * 0.085 * yaw, 0.0)
+    j = trunk(side, yaw, torso)
     for s, (sh, el, wr) in ((side, (5, 7, 9)), (-side, (6, 8, 10))):
         u = rng.random()  # arms down, half raised or above the shoulder
         abduct = rng.normal(12, 12) if u < 0.5 else rng.uniform(20, 100) if u < 0.8 else rng.uniform(100, 175)
@@ -57,8 +70,7 @@ def sample_pose(rng: np.random.Generator, front: bool, difficulty: float = 1.0) 
     neck_top = np.array([0.0, -torso - 0.045])
     tilt = rotation(rng.normal(0, 10))
     head_c = neck_top + tilt @ (0.0, -head_r)
-    face = np.array([[0, 0.3], [side * 0.38 * yaw, -0.12], [-side * 0.38 * yaw, -0.12],
-                     [side * 0.95, 0.05], [-side * 0.95, 0.05]]) * head_r
+    face = face_points(side, yaw, head_r)
     j[:5] = head_c + face @ tilt.T
     j[17] = head_c
     upper = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17]  # the upper body leans about the hips
@@ -78,10 +90,7 @@ def walk_pose(phase: float, front: bool, yaw: float = 0.85, stride: float = 1.0)
     side = 1.0 if front else -1.0
     torso, head_r = 0.295, 0.068
     swing = np.sin(phase) * stride
-    j = np.zeros((18, 2))
-    for s, (sh, hip) in ((side, (5, 11)), (-side, (6, 12))):
-        j[sh] = (s * 0.115 * yaw, -torso)
-        j[hip] = (s * 0.085 * yaw, 0.0)
+    j = trunk(side, yaw, torso)
     for s, sign, (sh, el, wr) in ((side, 1, (5, 7, 9)), (-side, -1, (6, 8, 10))):
         abduct = 12 - 10 * sign * swing
         j[el] = j[sh] + 0.16 * limb_direction(abduct, s)
@@ -91,8 +100,7 @@ def walk_pose(phase: float, front: bool, yaw: float = 0.85, stride: float = 1.0)
         j[kn] = j[hip] + 0.24 * limb_direction(abduct, s)
         j[an] = j[kn] + 0.24 * limb_direction(abduct - 18 * max(0.0, -sign * swing), s)
     head_c = np.array([0.0, -torso - 0.045 - head_r])
-    face = np.array([[0, 0.3], [side * 0.38 * yaw, -0.12], [-side * 0.38 * yaw, -0.12],
-                     [side * 0.95, 0.05], [-side * 0.95, 0.05]]) * head_r
+    face = face_points(side, yaw, head_r)
     j[:5] = head_c + face
     j[17] = head_c
     return j, head_r

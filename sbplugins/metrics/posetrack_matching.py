@@ -12,7 +12,6 @@ import numpy as np
 POSEVAL_LANDMARKS = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle',
                      'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow',
                      'left_wrist', 'head_bottom', 'nose', 'head_top')
-MIN_SCORE = -9999.0  # poseval's score of a predicted joint given without one
 
 
 def annotated(keypoints: np.ndarray) -> np.ndarray:

@@ -2,12 +2,11 @@
 ears are never labelled. Head bottom/top have no left/right partner, so they are not swapped on a
 flip, and the head links differ; colours, weights and OKS sigmas are COCO's (as MMPose's
 posetrack18 info)."""
-import copy
-
 from sbplugins.datasets.dataset_info import CENTRE, read_dataset_info, skeleton_table
 
-_coco = read_dataset_info('coco')
-dataset_info = copy.deepcopy(_coco)
+_EYES_AND_EARS = {'left_eye', 'right_eye', 'left_ear', 'right_ear'}
+
+dataset_info = read_dataset_info('coco')  # a fresh dict on every call: changed here
 dataset_info['dataset_name'] = 'posetrack18'
 dataset_info['paper_info'] = dict(
     author='Andriluka, Mykhaylo and others',
@@ -15,11 +14,8 @@ dataset_info['paper_info'] = dict(
     year='2018', homepage='https://posetrack.net/users/download.php')
 for _idx, _name in ((1, 'head_bottom'), (2, 'head_top')):
     dataset_info['keypoint_info'][_idx].update(name=_name, swap='')
-dataset_info['skeleton_info'] = {
-    i: dict(link=link['link'], id=i, color=link['color'])
-    for i, link in enumerate(l for l in _coco['skeleton_info'].values()
-                             if not set(l['link']) & {'left_eye', 'right_eye', 'left_ear', 'right_ear'})}
-dataset_info['skeleton_info'].update(skeleton_table(
+dataset_info['skeleton_info'] = skeleton_table(
+    *[(*link['link'], link['color']) for link in dataset_info['skeleton_info'].values()
+      if not set(link['link']) & _EYES_AND_EARS],
     ('nose', 'head_bottom', CENTRE), ('nose', 'head_top', CENTRE),
-    ('head_bottom', 'left_shoulder', CENTRE), ('head_bottom', 'right_shoulder', CENTRE),
-    first_id=len(dataset_info['skeleton_info'])))
+    ('head_bottom', 'left_shoulder', CENTRE), ('head_bottom', 'right_shoulder', CENTRE))

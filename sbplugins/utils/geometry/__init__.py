@@ -1,6 +1,6 @@
 """Box, affine and flip geometry: the one place for this math in sbpose.
 
-Conventions (SimpleBaseline, see docs/simplebaseline-reference.md "Boxes, affine transform"),
+Conventions (SimpleBaseline, see reference doc, "Boxes, affine transform"),
 each stated again in the module that codes it:
 
 - ``boxes.py``: boxes are ``xywh`` in image pixels; a box's *scale* is its (aspect-fixed, padded)

@@ -1,5 +1,5 @@
 """Affine maps between a box and its crop: the official three-point affine, UDP's unbiased one, and
-points carried through them (SimpleBaseline's conventions, docs/simplebaseline-reference.md "Boxes,
+points carried through them (SimpleBaseline's conventions, reference doc, "Boxes,
 affine transform").
 
 The affine maps the box center to the crop center; only the scale's width ``s_w`` sets the zoom

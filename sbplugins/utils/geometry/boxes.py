@@ -1,5 +1,5 @@
 """Boxes: xywh boxes in image pixels, their center and scale, clipping, IoU, NMS, and the box of a
-pose's joints (SimpleBaseline's conventions, docs/simplebaseline-reference.md "Boxes, affine
+pose's joints (SimpleBaseline's conventions, reference doc, "Boxes, affine
 transform").
 
 A box's *scale* is its (aspect-fixed, padded) size in units of ``pixel_std`` = 200 pixels.

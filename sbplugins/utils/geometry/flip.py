@@ -1,5 +1,5 @@
 """Horizontal flip of keypoints and heatmaps (SimpleBaseline's conventions,
-docs/simplebaseline-reference.md "Boxes, affine transform"): ``x -> W - 1 - x`` (pixel centers, not
+reference doc, "Boxes, affine transform"): ``x -> W - 1 - x`` (pixel centers, not
 edges), then left/right joints swapped.
 """
 from __future__ import annotations
