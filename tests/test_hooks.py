@@ -236,6 +236,25 @@ def test_every_hook_point_is_called_in_order(recorded_run):
     assert seen == set(HOOK_POINTS)
 
 
+@HOOKS.register(force=True)
+class StepCountLogHook(Hook):
+    """Adds a value of its own to what LoggerHook logs (docs/plugins.md: through ``outputs``)."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch, outputs):
+        outputs['my/steps_seen'] = float(runner.iter)
+
+
+def test_a_hook_before_the_logger_adds_its_own_value_to_the_log(tmp_path):
+    runner = Runner(toy_config(tmp_path, train_cfg=dict(max_epochs=1, val_interval=0),
+                               custom_hooks=[dict(type='StepCountLogHook')],
+                               default_hooks=dict(logger=dict(type='LoggerHook', interval=2))))
+    runner.train()
+    train = [json.loads(line) for line in (tmp_path / 'log.json').read_text().splitlines()]
+    assert [(r['iter'], r['my/steps_seen']) for r in train] == [
+        (2, 2.0), (4, 4.0), (6, 6.0), (8, 8.0)]
+    assert 'my/steps_seen: 8' in (tmp_path / 'run.log').read_text()
+
+
 def test_logger_writes_text_and_json_lines(recorded_run):
     work_dir = recorded_run['work_dir']
     records = [json.loads(line) for line in (work_dir / 'log.json').read_text().splitlines()]
